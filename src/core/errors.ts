@@ -1,0 +1,99 @@
+/**
+ * The one registry of error codes. Every error the system reports carries one of these codes;
+ * HTTP bodies are `{error, message, code}` where `error` is the code name and `code` the status.
+ * docs/errors.md lists the same codes, and a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  validation_error: { status: 400, summary: 'The job spec or request is invalid; `details` lists every problem.' },
+  missing_spec: { status: 400, summary: 'The request has no job spec.' },
+  invalid_request: { status: 400, summary: 'The request body is not valid JSON or not an object.' },
+  config_invalid: { status: 500, summary: 'A setting is unknown or has a bad value; the message names it.' },
+  path_outside_root: { status: 400, summary: 'A path resolves outside the configured media roots.' },
+  unsupported_source: { status: 400, summary: 'The source or destination scheme is not supported here.' },
+  input_not_found: { status: 422, summary: 'An input file does not exist.' },
+  input_unreadable: { status: 422, summary: 'An input file exists but cannot be read.' },
+  input_not_media: { status: 422, summary: 'An input is empty or not a media file FFmpeg can read.' },
+  input_not_allowed: {
+    status: 422,
+    summary: 'An input is of a kind that may reference other files (playlist, concat list) and is refused.',
+  },
+  input_too_large: { status: 422, summary: 'An input exceeds a configured limit (pixels, duration).' },
+  incompatible_input: { status: 422, summary: 'An operation does not fit the media it is given.' },
+  probe_failed: { status: 422, summary: 'ffprobe could not read the media.' },
+  probe_timeout: { status: 504, summary: 'ffprobe did not answer within its time limit.' },
+  ffmpeg_not_found: { status: 500, summary: 'No FFmpeg or ffprobe binary could be found.' },
+  ffmpeg_too_old: { status: 501, summary: 'The FFmpeg found lacks a feature this job needs.' },
+  encoder_unavailable: { status: 422, summary: 'No encoder available for a requested codec.' },
+  ffmpeg_failed: { status: 500, summary: 'FFmpeg exited with an error; the message carries the end of its log.' },
+  stalled: { status: 500, summary: 'FFmpeg made no progress for too long and was stopped.' },
+  timeout: { status: 500, summary: 'FFmpeg ran past its wall-clock deadline and was stopped.' },
+  cancelled: { status: 409, summary: 'The run was cancelled.' },
+  output_verification_failed: {
+    status: 500,
+    summary: 'FFmpeg exited 0 but the output is missing, truncated or lacks expected streams.',
+  },
+  output_write_failed: { status: 500, summary: 'The output could not be written or moved into place.' },
+  internal_error: { status: 500, summary: 'An unexpected error; details are in the server log.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem found while validating: `path` is a JSON path such as `operations[1].params.width`. */
+export interface Issue {
+  path: string;
+  code: IssueCode;
+  message: string;
+}
+
+/** Codes of single validation problems (inside `details` of a `validation_error`). */
+export const ISSUE_CODES = {
+  required: 'A required field is missing.',
+  invalid_type: 'A field has the wrong JSON type.',
+  invalid_format: 'A string does not match the expected pattern (timecode, resolution, bitrate, ...).',
+  invalid_value: 'A value is not one of the accepted choices.',
+  out_of_range: 'A number or size is outside the accepted range.',
+  unknown_key: 'An object has a key that is not part of the schema.',
+  unknown_operator: 'An operation names an operator that does not exist.',
+  unknown_reference: 'An operation or output refers to an id that does not exist.',
+  duplicate_id: 'Two inputs, operations or outputs share an id.',
+  cycle: 'Operations refer to each other in a cycle.',
+  unused_node: 'An input or operation result is never used by any output.',
+  incompatible_input: 'An operation is given media of a kind it cannot take (e.g. scale on audio).',
+  incompatible_codec: 'A codec does not fit the output container or the media.',
+  path_outside_root: 'A path resolves outside the media root.',
+  unsupported_source: 'A source or destination scheme is not supported here.',
+  invalid_params: 'Operator parameters do not fit together or do not fit the media.',
+} as const;
+
+export type IssueCode = keyof typeof ISSUE_CODES;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Issue[] | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { details?: Issue[]; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = options?.details;
+  }
+
+  /** The public body. For a 5xx nothing but the registry's summary leaves the process. */
+  toBody(): { error: ErrorCode; message: string; code: number; details?: Issue[] } {
+    const message = this.status >= 500 && this.code === 'internal_error' ? ERROR_CODES.internal_error.summary : this.message;
+    return this.details ? { error: this.code, message, code: this.status, details: this.details } : { error: this.code, message, code: this.status };
+  }
+}
+
+export function validationError(details: Issue[]): AppError {
+  const first = details[0];
+  const summary = first ? `${first.path || '(root)'}: ${first.message}` : 'invalid';
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  return new AppError('validation_error', `${summary}${more}`, { details });
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError;
+}
