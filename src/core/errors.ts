@@ -4,7 +4,10 @@
  * docs/errors.md lists the same codes, and a test keeps the two in step.
  */
 export const ERROR_CODES = {
-  validation_error: { status: 400, summary: 'The job spec or request is invalid; `details` lists every problem.' },
+  validation_error: {
+    status: 400,
+    summary: 'The job spec or request is invalid; `details` lists every problem.',
+  },
   missing_spec: { status: 400, summary: 'The request has no job spec.' },
   invalid_request: { status: 400, summary: 'The request body is not valid JSON or not an object.' },
   config_invalid: { status: 500, summary: 'A setting is unknown or has a bad value; the message names it.' },
@@ -24,7 +27,10 @@ export const ERROR_CODES = {
   ffmpeg_not_found: { status: 500, summary: 'No FFmpeg or ffprobe binary could be found.' },
   ffmpeg_too_old: { status: 501, summary: 'The FFmpeg found lacks a feature this job needs.' },
   encoder_unavailable: { status: 422, summary: 'No encoder available for a requested codec.' },
-  ffmpeg_failed: { status: 500, summary: 'FFmpeg exited with an error; the message carries the end of its log.' },
+  ffmpeg_failed: {
+    status: 500,
+    summary: 'FFmpeg exited with an error; the message carries the end of its log.',
+  },
   stalled: { status: 500, summary: 'FFmpeg made no progress for too long and was stopped.' },
   timeout: { status: 500, summary: 'FFmpeg ran past its wall-clock deadline and was stopped.' },
   cancelled: { status: 409, summary: 'The run was cancelled.' },
@@ -82,8 +88,13 @@ export class AppError extends Error {
 
   /** The public body. For a 5xx nothing but the registry's summary leaves the process. */
   toBody(): { error: ErrorCode; message: string; code: number; details?: Issue[] } {
-    const message = this.status >= 500 && this.code === 'internal_error' ? ERROR_CODES.internal_error.summary : this.message;
-    return this.details ? { error: this.code, message, code: this.status, details: this.details } : { error: this.code, message, code: this.status };
+    const message =
+      this.status >= 500 && this.code === 'internal_error'
+        ? ERROR_CODES.internal_error.summary
+        : this.message;
+    return this.details
+      ? { error: this.code, message, code: this.status, details: this.details }
+      : { error: this.code, message, code: this.status };
   }
 }
 

@@ -6,7 +6,8 @@
  */
 
 export type FilterArg = string | number | boolean;
-export type FilterArgs = Readonly<Record<string, FilterArg>> | readonly FilterArg[];
+/** Named options (an `undefined` value is left out) or positional ones. */
+export type FilterArgs = Readonly<Record<string, FilterArg | undefined>> | readonly FilterArg[];
 
 export interface FilterNode {
   name: string;
@@ -40,9 +41,9 @@ function renderArgs(args: FilterArgs | undefined): string {
   if (args === undefined) return '';
   const parts = Array.isArray(args)
     ? (args as readonly FilterArg[]).map(escapeValue)
-    : Object.entries(args as Record<string, FilterArg>).map(([k, v]) => {
+    : Object.entries(args as Record<string, FilterArg | undefined>).flatMap(([k, v]) => {
         if (!FILTER_NAME.test(k)) throw new Error(`bad filter option name: ${k}`);
-        return `${k}=${escapeValue(v)}`;
+        return v === undefined ? [] : [`${k}=${escapeValue(v)}`];
       });
   return parts.length === 0 ? '' : `=${escapeGraph(parts.join(':'))}`;
 }
@@ -82,7 +83,12 @@ export function chain(
   const nodes: FilterNode[] = [];
   for (const f of filters) {
     const out = label(f.name);
-    nodes.push({ name: f.name, ...(f.args === undefined ? {} : { args: f.args }), in: [current], out: [out] });
+    nodes.push({
+      name: f.name,
+      ...(f.args === undefined ? {} : { args: f.args }),
+      in: [current],
+      out: [out],
+    });
     current = out;
   }
   return { nodes, out: current };

@@ -10,10 +10,9 @@ export const ScaleParams = z
     width: z.number().int().min(2).max(MAX_DIMENSION).optional(),
     height: z.number().int().min(2).max(MAX_DIMENSION).optional(),
     algorithm: z.enum(SCALE_ALGORITHMS).default('bicubic'),
-    fit: z
-      .enum(['fill', 'contain', 'cover'])
-      .default('fill')
-      .meta({ description: 'with both sides: fill stretches, contain fits inside, cover fills and overflows' }),
+    fit: z.enum(['fill', 'contain', 'cover']).default('fill').meta({
+      description: 'with both sides: fill stretches, contain fits inside, cover fills and overflows',
+    }),
   })
   .refine((p) => p.width !== undefined || p.height !== undefined, {
     message: 'width or height is required',
@@ -25,21 +24,31 @@ export type ScaleParams = z.infer<typeof ScaleParams>;
 const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
 
 /** The size the scale filter produces (before cover's crop): one side given keeps the aspect ratio, rounded to even pixels. */
-export function scaledSize(src: Pick<VideoMeta, 'width' | 'height'>, p: ScaleParams): { width: number; height: number } {
+export function scaledSize(
+  src: Pick<VideoMeta, 'width' | 'height'>,
+  p: ScaleParams,
+): { width: number; height: number } {
   const ratio = src.width / src.height;
   if (p.width !== undefined && p.height !== undefined) {
     if (p.fit === 'fill') return { width: p.width, height: p.height };
     const byWidth = p.width / p.height < ratio;
     const containW = byWidth === (p.fit === 'contain');
-    return containW ? { width: even(p.width), height: even(p.width / ratio) } : { width: even(p.height * ratio), height: even(p.height) };
+    return containW
+      ? { width: even(p.width), height: even(p.width / ratio) }
+      : { width: even(p.height * ratio), height: even(p.height) };
   }
   if (p.width !== undefined) return { width: p.width, height: even(p.width / ratio) };
   return { width: even(p.height! * ratio), height: p.height! };
 }
 
 /** The frame size that comes out: cover crops the overflow back to the asked size. */
-export function fitSize(src: Pick<VideoMeta, 'width' | 'height'>, p: ScaleParams): { width: number; height: number } {
-  return p.fit === 'cover' && p.width !== undefined && p.height !== undefined ? { width: p.width, height: p.height } : scaledSize(src, p);
+export function fitSize(
+  src: Pick<VideoMeta, 'width' | 'height'>,
+  p: ScaleParams,
+): { width: number; height: number } {
+  return p.fit === 'cover' && p.width !== undefined && p.height !== undefined
+    ? { width: p.width, height: p.height }
+    : scaledSize(src, p);
 }
 
 export const scale: Operator<ScaleParams> = {
@@ -55,8 +64,19 @@ export const scale: Operator<ScaleParams> = {
   filter: (p, io) => {
     const { width, height } = scaledSize(io.inputs[0]!.meta.video!, p);
     const out = io.meta.video!;
-    const crop = out.width !== width || out.height !== height ? [{ name: 'crop', args: { w: out.width, h: out.height } }] : [];
-    return mapStreams(io, [{ name: 'scale', args: { w: width, h: height, flags: p.algorithm } }, ...crop, { name: 'setsar', args: ['1'] }], null);
+    const crop =
+      out.width !== width || out.height !== height
+        ? [{ name: 'crop', args: { w: out.width, h: out.height } }]
+        : [];
+    return mapStreams(
+      io,
+      [
+        { name: 'scale', args: { w: width, h: height, flags: p.algorithm } },
+        ...crop,
+        { name: 'setsar', args: ['1'] },
+      ],
+      null,
+    );
   },
   chunkSafe: true,
 };

@@ -26,8 +26,12 @@ function codeOf(i: z.core.$ZodIssue): IssueCode {
       return 'invalid_format';
     case 'unrecognized_keys':
       return 'unknown_key';
+    case 'invalid_union': {
+      // A union of forms (number | timecode string): the deepest reason says what is wrong.
+      const inner = i.errors.flat()[0];
+      return inner ? codeOf(inner) : 'invalid_value';
+    }
     case 'invalid_value':
-    case 'invalid_union':
     case 'invalid_key':
     case 'invalid_element':
       return 'invalid_value';
@@ -41,7 +45,8 @@ function codeOf(i: z.core.$ZodIssue): IssueCode {
 function messageOf(i: z.core.$ZodIssue): string {
   if (i.code === 'invalid_type' && i.input === undefined) return 'is required';
   if (i.code === 'invalid_type') return `expected ${i.expected}`;
-  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}`;
+  if (i.code === 'unrecognized_keys')
+    return `unknown key${i.keys.length > 1 ? 's' : ''}: ${i.keys.join(', ')}`;
   if (i.code === 'invalid_union') {
     // A union of forms (number | timecode string): the deepest reason is the useful one.
     const inner = i.errors.flat()[0];
@@ -50,12 +55,20 @@ function messageOf(i: z.core.$ZodIssue): string {
   return i.message;
 }
 
+/** Parse options that make zod keep the input in each issue: `required` vs `invalid_type` needs it. */
+export const PARSE_OPTIONS = { reportInput: true } as const;
+
 /** One issue per problem; unknown keys become one issue per key, at the key's own path. */
 export function toIssues(error: z.ZodError, prefix = ''): Issue[] {
   const out: Issue[] = [];
   for (const i of error.issues) {
     if (i.code === 'unrecognized_keys') {
-      for (const k of i.keys) out.push({ path: formatPath([...i.path, k], prefix), code: 'unknown_key', message: `unknown key "${k}"` });
+      for (const k of i.keys)
+        out.push({
+          path: formatPath([...i.path, k], prefix),
+          code: 'unknown_key',
+          message: `unknown key "${k}"`,
+        });
       continue;
     }
     out.push({ path: formatPath(i.path, prefix), code: codeOf(i), message: messageOf(i) });

@@ -18,7 +18,17 @@ export const NodeId = z
 /** A place: `file:///abs`, a relative path under the media root, or (later) upload://, s3://, http(s)://. */
 export const Location = z.string().min(1, 'must not be empty').max(4096, 'at most 4096 characters');
 
-export const PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+export const PRESETS = [
+  'ultrafast',
+  'superfast',
+  'veryfast',
+  'faster',
+  'fast',
+  'medium',
+  'slow',
+  'slower',
+  'veryslow',
+] as const;
 export type Preset = (typeof PRESETS)[number];
 export const PIXEL_FORMATS = ['yuv420p', 'yuv420p10le', 'yuv422p', 'yuv444p'] as const;
 export const VIDEO_PROFILES = ['baseline', 'main', 'high', 'main10'] as const;
@@ -41,7 +51,12 @@ export const VideoCodecSpec = z.preprocess(
     buffer_size: Bitrate.optional(),
     profile: z.enum(VIDEO_PROFILES).optional(),
     pixel_format: z.enum(PIXEL_FORMATS).optional(),
-    keyframe_interval: z.number().positive().max(60).optional().meta({ description: 'seconds between keyframes' }),
+    keyframe_interval: z
+      .number()
+      .positive()
+      .max(60)
+      .optional()
+      .meta({ description: 'seconds between keyframes' }),
   }),
 );
 export type VideoCodecSpec = z.infer<typeof VideoCodecSpec>;
@@ -74,9 +89,19 @@ export const OperationSpec = z
   })
   .superRefine((o, ctx) => {
     if (o.input === undefined && o.inputs === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['input'], message: 'give input (one id) or inputs (a list of ids)', params: { issue: 'required' } });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['input'],
+        message: 'give input (one id) or inputs (a list of ids)',
+        params: { issue: 'required' },
+      });
     } else if (o.input !== undefined && o.inputs !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['inputs'], message: 'give input or inputs, not both', params: { issue: 'invalid_value' } });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs'],
+        message: 'give input or inputs, not both',
+        params: { issue: 'invalid_value' },
+      });
     }
   });
 export type OperationSpec = z.infer<typeof OperationSpec>;
@@ -88,7 +113,9 @@ export const OutputSpec = z.strictObject({
   codec: z
     .strictObject({ video: VideoCodecSpec.optional(), audio: AudioCodecSpec.optional() })
     .optional()
-    .meta({ description: 'defaults from the container: mp4 → h264 + aac, webm → vp9 + opus, mp3 → mp3, ...' }),
+    .meta({
+      description: 'defaults from the container: mp4 → h264 + aac, webm → vp9 + opus, mp3 → mp3, ...',
+    }),
 });
 export type OutputSpec = z.infer<typeof OutputSpec>;
 
@@ -103,7 +130,10 @@ export type JobSpec = z.infer<typeof JobSpec>;
 export const JobRequest = z.strictObject({
   spec: JobSpec,
   priority: z.number().int().min(-100).max(100).default(0),
-  callback_url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+  callback_url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
   idempotency_key: z.string().min(1).max(255).optional(),
 });
 export type JobRequest = z.infer<typeof JobRequest>;

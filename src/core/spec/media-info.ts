@@ -80,12 +80,13 @@ const IMAGE_DEMUXERS = /(^|,)(image2|png_pipe|jpeg_pipe|webp_pipe|bmp_pipe|tiff_
 export function streamMetaOf(info: MediaInfo): StreamMeta {
   const v = mainVideo(info);
   const a = mainAudio(info);
-  const still = !!v && STILL_CODECS.has(v.codec) && (IMAGE_DEMUXERS.test(info.format.name) || (v.frames ?? 0) <= 1) && !a;
+  const still =
+    !!v && STILL_CODECS.has(v.codec) && (IMAGE_DEMUXERS.test(info.format.name) || (v.frames ?? 0) <= 1) && !a;
   const quarter = v?.rotation !== undefined && Math.abs(v.rotation) % 180 === 90;
   return {
     duration: still ? null : (info.format.duration ?? v?.duration ?? a?.duration ?? null),
     video:
-      v && v.width && v.height
+      v?.width && v.height
         ? {
             width: quarter ? v.height : v.width,
             height: quarter ? v.width : v.height,

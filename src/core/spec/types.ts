@@ -34,32 +34,55 @@ export function parseTimecode(v: string | number): number | null {
 }
 
 function secondsType(opts: { positive: boolean }) {
-  return z
-    .union([z.number(), z.string()])
-    .transform((v, ctx) => {
-      if (typeof v === 'number' && (!Number.isFinite(v) || v < 0 || v > MAX_SECONDS)) {
-        fail(ctx, 'out_of_range', `must be between 0 and ${MAX_SECONDS} seconds`);
-        return z.NEVER;
-      }
-      const s = parseTimecode(v);
-      if (s === null) {
-        fail(ctx, 'invalid_format', 'expected HH:MM:SS.mmm, MM:SS or seconds');
-        return z.NEVER;
-      }
-      if (s > MAX_SECONDS || (opts.positive && s <= 0)) {
-        fail(ctx, 'out_of_range', opts.positive ? `must be more than 0 and at most ${MAX_SECONDS} seconds` : `must be at most ${MAX_SECONDS} seconds`);
-        return z.NEVER;
-      }
-      return s;
-    });
+  return z.union([z.number(), z.string()]).transform((v, ctx) => {
+    if (typeof v === 'number' && (!Number.isFinite(v) || v < 0 || v > MAX_SECONDS)) {
+      fail(ctx, 'out_of_range', `must be between 0 and ${MAX_SECONDS} seconds`);
+      return z.NEVER;
+    }
+    const s = parseTimecode(v);
+    if (s === null) {
+      fail(ctx, 'invalid_format', 'expected HH:MM:SS.mmm, MM:SS or seconds');
+      return z.NEVER;
+    }
+    if (s > MAX_SECONDS || (opts.positive && s <= 0)) {
+      fail(
+        ctx,
+        'out_of_range',
+        opts.positive
+          ? `must be more than 0 and at most ${MAX_SECONDS} seconds`
+          : `must be at most ${MAX_SECONDS} seconds`,
+      );
+      return z.NEVER;
+    }
+    return s;
+  });
 }
 
 /** A point in time: `HH:MM:SS.mmm`, `MM:SS`, or seconds (number or string). */
-export const Timecode = secondsType({ positive: false }).meta({ description: 'HH:MM:SS.mmm, MM:SS or seconds', examples: ['00:01:30.5', 90.5] });
+export const Timecode = secondsType({ positive: false }).meta({
+  description: 'HH:MM:SS.mmm, MM:SS or seconds',
+  examples: ['00:01:30.5', 90.5],
+});
 /** A length of time, strictly positive, same forms as a timecode. */
-export const Duration = secondsType({ positive: true }).meta({ description: 'HH:MM:SS.mmm, MM:SS or seconds (> 0)', examples: ['00:00:30', 30] });
+export const Duration = secondsType({ positive: true }).meta({
+  description: 'HH:MM:SS.mmm, MM:SS or seconds (> 0)',
+  examples: ['00:00:30', 30],
+});
 
-const NAMED_HEIGHTS: Record<string, number> = { '144p': 144, '240p': 240, '360p': 360, '480p': 480, '540p': 540, '720p': 720, '1080p': 1080, '1440p': 1440, '2160p': 2160, '4k': 2160, '4320p': 4320, '8k': 4320 };
+const NAMED_HEIGHTS: Record<string, number> = {
+  '144p': 144,
+  '240p': 240,
+  '360p': 360,
+  '480p': 480,
+  '540p': 540,
+  '720p': 720,
+  '1080p': 1080,
+  '1440p': 1440,
+  '2160p': 2160,
+  '4k': 2160,
+  '4320p': 4320,
+  '8k': 4320,
+};
 export const MAX_DIMENSION = 16384;
 
 export interface Size {
@@ -93,7 +116,12 @@ export const Resolution = z
   })
   .meta({ description: 'WIDTHxHEIGHT or 720p/1080p/4k', examples: ['1280x720', '1080p'] });
 
-const NAMED_RATES: Record<string, Rational> = { ntsc: { num: 30000, den: 1001 }, pal: { num: 25, den: 1 }, film: { num: 24, den: 1 }, 'ntsc-film': { num: 24000, den: 1001 } };
+const NAMED_RATES: Record<string, Rational> = {
+  ntsc: { num: 30000, den: 1001 },
+  pal: { num: 25, den: 1 },
+  film: { num: 24, den: 1 },
+  'ntsc-film': { num: 24000, den: 1001 },
+};
 
 /** `30000/1001`, `29.97`, `25`, or ntsc/pal/film → a reduced rational. */
 export function parseFrameRate(v: string | number): Rational | null {
@@ -150,8 +178,20 @@ export const FrameRate = z
   .meta({ description: 'frame rate: 30000/1001, 29.97, 25, ntsc, pal, film', examples: ['30000/1001', 25] });
 
 const NAMED_COLOURS: Record<string, string> = {
-  black: '000000', white: 'ffffff', red: 'ff0000', green: '008000', lime: '00ff00', blue: '0000ff', yellow: 'ffff00',
-  cyan: '00ffff', magenta: 'ff00ff', gray: '808080', grey: '808080', orange: 'ffa500', purple: '800080', transparent: '00000000',
+  black: '000000',
+  white: 'ffffff',
+  red: 'ff0000',
+  green: '008000',
+  lime: '00ff00',
+  blue: '0000ff',
+  yellow: 'ffff00',
+  cyan: '00ffff',
+  magenta: 'ff00ff',
+  gray: '808080',
+  grey: '808080',
+  orange: 'ffa500',
+  purple: '800080',
+  transparent: '00000000',
 };
 
 /** `#rrggbb[aa]`, `0xrrggbb[aa]` or a basic colour name → `0xrrggbbaa`, a form FFmpeg reads unambiguously. */
@@ -175,7 +215,17 @@ export const Colour = z
   })
   .meta({ description: '#rrggbb[aa], 0xrrggbb[aa] or a colour name', examples: ['#000000', 'black'] });
 
-export const ANCHORS = ['top-left', 'top', 'top-right', 'left', 'center', 'right', 'bottom-left', 'bottom', 'bottom-right'] as const;
+export const ANCHORS = [
+  'top-left',
+  'top',
+  'top-right',
+  'left',
+  'center',
+  'right',
+  'bottom-left',
+  'bottom',
+  'bottom-right',
+] as const;
 export type Anchor = (typeof ANCHORS)[number];
 export type Position = { anchor: Anchor } | { x: number; y: number };
 

@@ -1,0 +1,82 @@
+/** The `mediaforge` command line. Thin: each command parses its flags and calls a library function. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { planCommand, probeCommand, runCommand } from './commands.js';
+import { demoCommand } from './demo.js';
+import { doctorCommand } from './doctor.js';
+import { EXIT_INVALID, type Io } from './output.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
+  let code = 0;
+  const program = new Command('mediaforge')
+    .description('Self-hosted media transcoding: declarative FFmpeg jobs, locally or on a cluster.')
+    .version(version(), '-v, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  const common = (c: Command) =>
+    c
+      .option('--media-root <dir>', 'folder relative paths resolve under (default: current directory)')
+      .option('--config <file>', 'YAML settings file')
+      .option('--json', 'machine-readable output');
+
+  common(
+    program.command('run <spec>').description('validate, probe, plan and run a JobSpec (JSON file)'),
+  ).action(async (spec, o) => {
+    code = await runCommand(spec, o, io);
+  });
+  common(
+    program
+      .command('plan <spec>')
+      .description('show the plan of a JobSpec without running it: stages, tasks, FFmpeg argv, estimates'),
+  ).action(async (spec, o) => {
+    code = await planCommand(spec, o, io);
+  });
+  program
+    .command('probe <file>')
+    .description('show what ffprobe reads in a media file')
+    .option('--json', 'the MediaInfo as JSON')
+    .option('--config <file>', 'YAML settings file')
+    .action(async (file, o) => {
+      code = await probeCommand(file, o, io);
+    });
+  program
+    .command('doctor')
+    .description('show the FFmpeg in use, where it comes from, and which encoders pass a test encode')
+    .option('--json', 'as JSON')
+    .option('--config <file>', 'YAML settings file')
+    .action(async (o) => {
+      code = await doctorCommand(o, io);
+    });
+  program
+    .command('demo')
+    .description('generate a test clip and run an example job on it (what npm start does)')
+    .option('--dir <dir>', 'where to put it', 'data')
+    .option('--json', 'progress and result as JSON lines')
+    .action(async (o) => {
+      code = await demoCommand(o, io);
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_INVALID;
+    throw e;
+  }
+  return code;
+}
+
+function defaultIo(): Io {
+  return {
+    out: (s) => process.stdout.write(`${s}\n`),
+    err: (s) => process.stderr.write(`${s}\n`),
+    isTTY: !!process.stdout.isTTY,
+  };
+}

@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { escapeValue, type FilterNode } from '../ffmpeg/filtergraph.js';
+import type { StreamMeta } from '../spec/media-info.js';
+import type { Operator } from './operator.js';
+
+export const MAX_MIX_INPUTS = 8;
+
+export const MixParams = z.strictObject({
+  duration: z
+    .enum(['longest', 'shortest', 'first'])
+    .default('longest')
+    .meta({ description: 'which input sets the end' }),
+  weights: z
+    .array(z.number().min(0).max(10))
+    .min(2)
+    .max(MAX_MIX_INPUTS)
+    .refine((w) => w.some((x) => x > 0), {
+      message: 'at least one weight must be above 0',
+      params: { issue: 'out_of_range' },
+    })
+    .optional()
+    .meta({ description: 'one weight (0-10) per input, in input order' }),
+  normalize: z.boolean().default(true).meta({ description: 'scale the sum so that it does not clip' }),
+});
+export type MixParams = z.infer<typeof MixParams>;
+
+/** The seconds amix runs for: null when an input that decides it has no known length. */
+function mixedDuration(p: MixParams, inputs: readonly StreamMeta[]): number | null {
+  const all = inputs.map((i) => i.duration);
+  if (p.duration === 'first') return all[0] ?? null;
+  if (all.some((d) => d === null)) return null;
+  return p.duration === 'longest' ? Math.max(...(all as number[])) : Math.min(...(all as number[]));
+}
+
+export const mix: Operator<MixParams> = {
+  name: 'mix',
+  summary: "Mix 2-8 audio inputs (amix); the first input's video, if any, passes through.",
+  params: MixParams,
+  inputs: { kind: 'audio', min: 2, max: MAX_MIX_INPUTS },
+  check: (p, inputs) => [
+    ...inputs.flatMap((s, i) => (s.audio ? [] : [`input ${i + 1} of mix has no audio`])),
+    ...(p.weights && p.weights.length !== inputs.length
+      ? [`weights has ${p.weights.length} values for ${inputs.length} inputs`]
+      : []),
+  ],
+  // The mix takes the first input's sample rate and the most channels any input has (see filter()).
+  output: (p, inputs) => ({
+    duration: mixedDuration(p, inputs),
+    video: inputs[0]!.video,
+    audio: {
+      sampleRate: inputs.find((i) => i.audio)?.audio?.sampleRate ?? 48_000,
+      channels: Math.max(...inputs.map((i) => i.audio?.channels ?? 1)),
+    },
+  }),
+  cost: (_p, inputs) => ({ cpuPerSecond: 0.01 * inputs.length, memoryMiB: 8 }),
+  filter: (p, io) => {
+    const audio = io.label('amix');
+    const out = io.label('aformat');
+    const { sampleRate, channels } = io.meta.audio!;
+    const nodes: FilterNode[] = [
+      {
+        name: 'amix',
+        args: {
+          inputs: io.inputs.length,
+          duration: p.duration,
+          ...(p.weights ? { weights: p.weights.map(escapeValue).join(' ') } : {}),
+          normalize: p.normalize,
+        },
+        in: io.inputs.map((i) => i.audio!),
+        out: [audio],
+      },
+      // Pins the format amix would otherwise negotiate on its own; `Nc` is FFmpeg's default layout for N channels.
+      {
+        name: 'aformat',
+        args: { sample_rates: sampleRate, channel_layouts: `${channels}c` },
+        in: [audio],
+        out: [out],
+      },
+    ];
+    const first = io.inputs[0]!;
+    let video = first.video;
+    // With duration=shortest the mix can end before the first input's video: cut the video there too.
+    const end = io.meta.duration;
+    if (video !== undefined && end !== null && first.meta.duration !== null && end < first.meta.duration) {
+      const trimmed = io.label('trim');
+      nodes.push({ name: 'trim', args: { duration: end }, in: [video], out: [trimmed] });
+      video = trimmed;
+    }
+    return { nodes, audio: out, ...(video === undefined ? {} : { video }) };
+  },
+  chunkSafe: false,
+};

@@ -1,0 +1,106 @@
+/**
+ * probe(): what ffprobe tells of a local file, as MediaInfo.
+ *
+ * The file is passed as `file:/absolute/path`, so no name (`-i`, `http:...`, `concat:a|b`) is
+ * ever read as an option or another protocol, and `-protocol_whitelist file` stops a playlist
+ * inside the file from reaching the network. `formats` adds `-format_whitelist` (both work on
+ * ffprobe 5.1): the way to refuse demuxers such as hls or concat that read other files.
+ */
+import { stat } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { AppError, type ErrorCode } from '../core/errors.js';
+import { notMediaReason, parseFfprobeJson } from '../core/ffmpeg/ffprobe-parse.js';
+import type { MediaInfo } from '../core/spec/media-info.js';
+import { runProcess, stderrSummary } from './process.js';
+
+export interface ProbeOptions {
+  /** The ffprobe binary. */
+  ffprobe: string;
+  /** Default 30 s. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Demuxer names ffprobe may use (`-format_whitelist`), e.g. `['mov', 'matroska', 'mp3']`. */
+  formats?: readonly string[];
+}
+
+export const DEFAULT_PROBE_TIMEOUT_MS = 30_000;
+
+/** ffprobe's complaint → our code: the file's fault (422) or ours (probe_failed). */
+const STDERR_CODES: [RegExp, ErrorCode, string][] = [
+  [/No such file or directory/, 'input_not_found', 'it does not exist'],
+  [/Permission denied/, 'input_unreadable', 'it cannot be read'],
+  [/not on whitelist/, 'input_not_allowed', 'it needs a protocol or format that is not allowed here'],
+  [
+    /Invalid data found when processing input|moov atom not found|could not find codec parameters|EBML header parsing failed/i,
+    'input_not_media',
+    'it is not a media file FFmpeg can read',
+  ],
+];
+
+async function checkFile(path: string, name: string): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new AppError('input_not_found', `${name}: no such file`);
+    throw new AppError('input_unreadable', `${name}: cannot be read (${code ?? String(e)})`);
+  }
+  if (info.isDirectory()) throw new AppError('input_not_media', `${name}: is a folder, not a media file`);
+  // A FIFO or device would block ffprobe or read forever.
+  if (!info.isFile()) throw new AppError('input_not_media', `${name}: is not a regular file`);
+  if (info.size === 0) throw new AppError('input_not_media', `${name}: is empty (0 bytes)`);
+}
+
+export async function probe(input: string, options: ProbeOptions): Promise<MediaInfo> {
+  const path = resolve(input);
+  const name = basename(path);
+  await checkFile(path, name);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  const args = ['-v', 'error', '-hide_banner', '-protocol_whitelist', 'file'];
+  if (options.formats?.length) args.push('-format_whitelist', options.formats.join(','));
+  args.push('-print_format', 'json', '-show_format', '-show_streams', `file:${path}`);
+
+  let r: Awaited<ReturnType<typeof runProcess>>;
+  try {
+    r = await runProcess(options.ffprobe, args, {
+      timeoutMs,
+      signal: options.signal,
+      maxStdoutBytes: 16 * 1024 * 1024,
+    });
+  } catch (e) {
+    throw new AppError(
+      'ffmpeg_not_found',
+      `cannot run ffprobe (${options.ffprobe}): ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+  if (r.aborted) throw new AppError('cancelled', `probe of ${name} was cancelled`);
+  if (r.timedOut)
+    throw new AppError('probe_timeout', `ffprobe did not answer within ${timeoutMs} ms for ${name}`);
+  if (r.stdoutOverflow) throw new AppError('probe_failed', `ffprobe's answer for ${name} is too large`);
+  // Messages name the file, never the server's folders.
+  const said = stderrSummary(r.stderr.replaceAll(`file:${path}`, name).replaceAll(path, name), 1);
+  if (r.code !== 0) {
+    const known = STDERR_CODES.find(([re]) => re.test(r.stderr));
+    if (known) throw new AppError(known[1], `${name}: ${known[2]} (ffprobe: ${said})`);
+    throw new AppError(
+      'probe_failed',
+      `ffprobe failed on ${name}: ${said || `exit code ${r.code ?? r.signal}`}`,
+    );
+  }
+
+  let json: unknown;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    throw new AppError('probe_failed', `ffprobe gave no readable answer for ${name}`);
+  }
+  const info = parseFfprobeJson(json);
+  const notMedia = notMediaReason(info);
+  if (notMedia) throw new AppError('input_not_media', `${name}: not a media file: ${notMedia}`);
+  return info;
+}

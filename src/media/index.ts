@@ -1,0 +1,38 @@
+/**
+ * media/: the processes. Everything that runs ffmpeg or ffprobe goes through here; nothing else
+ * in the code base calls child_process.
+ */
+export type { EncoderEntry, EncoderKind } from '../core/ffmpeg/encoder-list.js';
+export type { Progress } from '../core/ffmpeg/progress.js';
+export {
+  type Binaries,
+  type Binary,
+  type BinaryName,
+  type BinarySource,
+  type BinaryVersion,
+  parseVersion,
+  type ResolveOptions,
+  resolveBinaries,
+  resolveBinary,
+} from './binaries.js';
+export {
+  cachedEncoderList,
+  type EncoderTestResult,
+  type ListOptions,
+  listEncoders,
+  listHwaccels,
+  type TestEncodeOptions,
+  testEncode,
+} from './encoders.js';
+export {
+  FfmpegRun,
+  FfmpegRunError,
+  type FfmpegRunOptions,
+  type FfmpegRunOutcome,
+  type FfmpegRunResult,
+  RUN_DEFAULTS,
+  runFfmpeg,
+  withRunnerArgs,
+} from './ffmpeg-runner.js';
+export { DEFAULT_PROBE_TIMEOUT_MS, type ProbeOptions, probe } from './ffprobe.js';
+export { deathSignalSupport, type RunResult, runProcess, stderrSummary } from './process.js';

@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { findExecutable, OutputTail, runProcess, startProcess, stderrSummary } from './process.js';
+import { makeExecutable, mediaTempDir } from './test-support/make-media.js';
+
+describe('OutputTail', () => {
+  it('keeps the last lines', () => {
+    const tail = new OutputTail(1000, 3);
+    for (let i = 1; i <= 10; i++) tail.push(`line ${i}\n`);
+    expect(tail.text()).toBe('line 8\nline 9\nline 10');
+  });
+
+  it('keeps the last characters of endless output', () => {
+    const tail = new OutputTail(100, 1000);
+    for (let i = 0; i < 10_000; i++) tail.push('x'.repeat(99) + '\n');
+    expect(tail.text().length).toBeLessThanOrEqual(100);
+  });
+});
+
+describe('stderrSummary', () => {
+  it('keeps the last meaningful lines, without addresses', () => {
+    const log = [
+      "[Parsed_scale_0 @ 0x55f50cb1bb00] Cannot parse expression for width: 'abc'",
+      "[AVFilterGraph @ 0x55f50cb1b000] Error initializing filter 'scale' with args 'w=abc:h=-2'",
+      'Error reinitializing filters!',
+      '',
+      'Conversion failed!',
+      '',
+    ].join('\n');
+    expect(stderrSummary(log, 2)).toBe(
+      "[AVFilterGraph] Error initializing filter 'scale' with args 'w=abc:h=-2'\nError reinitializing filters!",
+    );
+    expect(stderrSummary('')).toBe('');
+  });
+});
+
+describe('findExecutable', () => {
+  it('finds on PATH, or takes a path as it is', () => {
+    const dir = join(mediaTempDir(), 'find-bin');
+    const tool = makeExecutable('some-tool', 'true', dir);
+    expect(findExecutable('some-tool', `/nonexistent:${dir}`)).toBe(tool);
+    expect(findExecutable(tool, undefined)).toBe(tool);
+    expect(findExecutable('some-tool', '/nonexistent')).toBeNull();
+    expect(findExecutable(dir, undefined)).toBeNull(); // a folder is not a program
+  });
+});
+
+describe('runProcess', () => {
+  it('collects stdout and the exit code', async () => {
+    const r = await runProcess('sh', ['-c', 'echo out; echo err >&2; exit 3']);
+    expect(r).toMatchObject({ code: 3, stdout: 'out\n', stderr: 'err', timedOut: false });
+  });
+
+  it('kills on timeout', async () => {
+    const r = await runProcess('sleep', ['30'], { timeoutMs: 100 });
+    expect(r).toMatchObject({ timedOut: true, signal: 'SIGKILL' });
+  });
+
+  it('passes arguments as they are, never through a shell', async () => {
+    const r = await runProcess('printf', ['%s|', '$(id)', '; rm -rf /', '*']);
+    expect(r.stdout).toBe('$(id)|; rm -rf /|*|');
+  });
+
+  it('rejects when the program does not exist', async () => {
+    await expect(startProcess('/nonexistent/x', [])).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * Plan → files. Tasks run in order (analysis passes before the tasks that read them). Each
+ * output is written under a temporary name beside its destination, probed and checked, and only
+ * then renamed into place; on any failure or cancel the temporary files are removed, so a
+ * destination is either the complete new file or untouched.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import type { Progress } from '../core/ffmpeg/progress.js';
+import {
+  AppError,
+  buildArgs,
+  checkOutput,
+  chooseEncoders,
+  EncoderUnavailableError,
+  type MediaInfo,
+  type TaskOutput,
+  type TaskSpec,
+} from '../core/index.js';
+import { parseLoudnormReport } from '../core/operators/loudnorm.operator.js';
+import { spriteVttFor } from '../core/operators/sprite.operator.js';
+import { type MediaRoots, prepareDestination } from '../storage/index.js';
+import type { PreparedJob } from './prepare.js';
+import type { MediaTools } from './tools.js';
+
+export interface JobProgress extends Progress {
+  /** The task running now. */
+  task: string;
+  /** 0..100 of the whole job, weighted by each task's media duration. */
+  jobPercent: number | null;
+}
+
+export interface ExecuteContext {
+  roots: MediaRoots;
+  tools: MediaTools;
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: JobProgress) => void;
+}
+
+export interface WrittenOutput {
+  index: number;
+  id: string;
+  /** The files written: one, or several for a thumbnail series, plus a sidecar. */
+  files: string[];
+  size: number;
+  info: MediaInfo;
+}
+
+export interface JobResult {
+  outputs: WrittenOutput[];
+}
+
+interface Staged {
+  out: TaskOutput;
+  final: string;
+  /** Where FFmpeg writes: a file, or a pattern inside a temporary folder for image series. */
+  temp: string;
+  tempDir?: string;
+}
+
+const token = () => randomBytes(4).toString('hex');
+
+async function stage(out: TaskOutput, roots: MediaRoots): Promise<Staged> {
+  const final = await prepareDestination(out.path, roots);
+  const dir = dirname(final);
+  const name = basename(final);
+  if (out.image && out.image.frames > 1) {
+    const tempDir = join(dir, `.${name}.mediaforge-${token()}.d`);
+    await mkdir(tempDir);
+    // image2 reads % as a pattern: the user's name is escaped, our counter added.
+    const ext = extname(name);
+    const pattern = `${name.slice(0, name.length - ext.length).replace(/%/g, '%%')}-%04d${ext}`;
+    return { out, final, temp: join(tempDir, pattern), tempDir };
+  }
+  return { out, final, temp: join(dir, `.${name}.mediaforge-${token()}.part`) };
+}
+
+async function discard(staged: readonly Staged[]): Promise<void> {
+  await Promise.all(staged.map((s) => rm(s.tempDir ?? s.temp, { recursive: true, force: true })));
+}
+
+async function verifyAndCommit(
+  s: Staged,
+  tools: MediaTools,
+): Promise<{ files: string[]; size: number; info: MediaInfo }> {
+  const fail = (why: string) =>
+    new AppError('output_verification_failed', `output ${s.out.index} (${s.final}) ${why}`);
+  if (s.tempDir) {
+    const names = (await readdir(s.tempDir)).sort();
+    if (names.length === 0) throw fail('produced no pictures');
+    const info = await tools.probe(join(s.tempDir, names[0]!));
+    const problems = checkOutput({ ...s.out.expect, duration: null, frames: 1 }, info);
+    if (problems.length > 0) throw fail(problems.join('; '));
+    const files: string[] = [];
+    let size = 0;
+    for (const n of names) {
+      const to = join(dirname(s.final), n);
+      await rename(join(s.tempDir, n), to);
+      files.push(to);
+      size += (await stat(to)).size;
+    }
+    await rm(s.tempDir, { recursive: true, force: true });
+    return { files, size, info };
+  }
+  let size: number;
+  try {
+    size = (await stat(s.temp)).size;
+  } catch {
+    throw fail('was not written');
+  }
+  if (size === 0) throw fail('is empty');
+  let info: MediaInfo;
+  try {
+    info = await tools.probe(s.temp);
+  } catch (e) {
+    throw fail(`cannot be read back: ${(e as Error).message}`);
+  }
+  const problems = checkOutput(s.out.expect, info);
+  if (problems.length > 0) throw fail(problems.join('; '));
+  try {
+    await rename(s.temp, s.final);
+  } catch (e) {
+    throw new AppError(
+      'output_write_failed',
+      `cannot move the output into ${s.final}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  return { files: [s.final], size, info };
+}
+
+export async function executeJob(job: PreparedJob, ctx: ExecuteContext): Promise<JobResult> {
+  const encoders = chooseEncoders(await ctx.tools.encoders());
+  const analysis: Record<string, Record<string, unknown>> = {};
+  const tasks = job.plan.tasks;
+  const weights = tasks.map((t) => Math.max(t.expected_duration ?? 1, 0.001));
+  const total = weights.reduce((a, b) => a + b, 0);
+  let before = 0;
+  const written: WrittenOutput[] = [];
+
+  for (const [k, task] of tasks.entries()) {
+    if (ctx.signal?.aborted) throw new AppError('cancelled', 'the job was cancelled');
+    const report = (p: Progress) =>
+      ctx.onProgress?.({
+        ...p,
+        task: task.id,
+        jobPercent:
+          p.percent === null
+            ? null
+            : Math.min(100, (100 * (before + (weights[k]! * p.percent) / 100)) / total),
+      });
+    written.push(...(await runTask(task, { ...ctx, encoders, analysis, report })));
+    before += weights[k]!;
+  }
+  return { outputs: written.sort((a, b) => a.index - b.index) };
+}
+
+async function runTask(
+  task: TaskSpec,
+  ctx: ExecuteContext & {
+    encoders: ReturnType<typeof chooseEncoders>;
+    analysis: Record<string, Record<string, unknown>>;
+    report: (p: Progress) => void;
+  },
+): Promise<WrittenOutput[]> {
+  const staged: Staged[] = [];
+  try {
+    for (const out of task.outputs) staged.push(await stage(out, ctx.roots));
+    const needed: Record<string, Record<string, unknown>> = {};
+    for (const [node, from] of Object.entries(task.analysis_from)) {
+      const a = ctx.analysis[from];
+      if (!a)
+        throw new AppError(
+          'internal_error',
+          `task ${task.id} needs the result of ${from}, which has not run`,
+        );
+      needed[node] = a;
+    }
+    let args: string[];
+    try {
+      args = buildArgs(task, ctx.encoders, {
+        analysis: needed,
+        outputPaths: staged.map((s) => s.temp),
+        ...(ctx.threads ? { threads: ctx.threads } : {}),
+      });
+    } catch (e) {
+      if (e instanceof EncoderUnavailableError)
+        throw new AppError('encoder_unavailable', `this FFmpeg has no encoder for ${e.codec}`);
+      throw e;
+    }
+    const result = await ctx.tools.run(args, {
+      expectedDuration: task.expected_duration,
+      onProgress: ctx.report,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    if (task.kind === 'measure') {
+      ctx.analysis[task.id] = { ...parseLoudnormReport(result.stderrTail) };
+      return [];
+    }
+    const done: WrittenOutput[] = [];
+    for (const s of staged) {
+      const c = await verifyAndCommit(s, ctx.tools);
+      if (s.out.sidecar?.kind === 'sprite_vtt') {
+        const node = task.nodes.find((n) => n.id === s.out.sidecar!.node)!;
+        const input =
+          task.nodes.find((n) => n.id === node.inputs[0]) ?? task.inputs.find((i) => i.id === node.inputs[0]);
+        await writeFile(s.out.sidecar.path, spriteVttFor(node.params, input!.meta, basename(s.final)));
+        c.files.push(s.out.sidecar.path);
+      }
+      done.push({ index: s.out.index, id: s.out.node, ...c });
+    }
+    return done;
+  } finally {
+    await discard(staged);
+  }
+}

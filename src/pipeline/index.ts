@@ -1,0 +1,10 @@
+export {
+  type ExecuteContext,
+  executeJob,
+  type JobProgress,
+  type JobResult,
+  type WrittenOutput,
+} from './execute.js';
+export { localTools } from './local-tools.js';
+export { type PrepareContext, type PreparedJob, prepareJob, unwrapSpec } from './prepare.js';
+export type { MediaTools, RunResult } from './tools.js';

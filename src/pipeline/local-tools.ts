@@ -1,0 +1,37 @@
+/** The pipeline's MediaTools on this machine: the configured ffprobe and FFmpeg, through media/. */
+import type { RunConfig } from '../config/index.js';
+import type { Progress } from '../core/ffmpeg/progress.js';
+import { ALLOWED_DEMUXERS } from '../core/index.js';
+import { type Binaries, cachedEncoderList, probe, runFfmpeg } from '../media/index.js';
+import type { MediaTools } from './tools.js';
+
+export function localTools(config: Readonly<RunConfig>, binaries: Binaries): MediaTools {
+  let encoders: Promise<ReadonlySet<string>> | undefined;
+  return {
+    probe: (path, signal) =>
+      probe(path, {
+        ffprobe: binaries.ffprobe.path,
+        timeoutMs: config.probe_timeout_seconds * 1000,
+        formats: ALLOWED_DEMUXERS,
+        ...(signal ? { signal } : {}),
+      }),
+    run: async (args, opts) => {
+      const run = runFfmpeg({
+        ffmpeg: binaries.ffmpeg.path,
+        args,
+        expectedDurationSeconds: opts.expectedDuration,
+        ...(opts.onProgress ? { onProgress: (p: Progress) => opts.onProgress!(p) } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        killGraceMs: config.kill_grace_seconds * 1000,
+        deadlineMs: config.task_timeout_seconds > 0 ? config.task_timeout_seconds * 1000 : null,
+        stallTimeoutMs: config.stall_timeout_seconds > 0 ? config.stall_timeout_seconds * 1000 : null,
+      });
+      const result = await run.done;
+      return { stderrTail: result.stderrTail };
+    },
+    encoders: () => {
+      encoders ??= cachedEncoderList(binaries.ffmpeg.path);
+      return encoders;
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Spec → plan: validate, resolve every location under the media roots, probe the inputs, admit
+ * them (allowed demuxers, size limits), then plan. Nothing is written here, so a bad job fails
+ * with nothing on disk.
+ */
+import {
+  AppError,
+  admitInput,
+  type Issue,
+  type JobSpec,
+  type MediaInfo,
+  type Plan,
+  planJob,
+  type StreamMeta,
+  streamMetaOf,
+  validateJobSpec,
+  validationError,
+} from '../core/index.js';
+import { confirmSource, type MediaRoots, resolveLocation } from '../storage/index.js';
+import type { MediaTools } from './tools.js';
+
+export interface PrepareContext {
+  roots: MediaRoots;
+  tools: MediaTools;
+  limits: { maxPixels: number; maxSeconds: number };
+  signal?: AbortSignal;
+}
+
+export interface PreparedJob {
+  spec: JobSpec;
+  plan: Plan;
+  probes: Map<string, MediaInfo>;
+}
+
+/** `{spec: {...}}` as the API takes it, or a bare spec as files often hold it. */
+export function unwrapSpec(doc: unknown): unknown {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new AppError('invalid_request', 'a job must be a JSON object');
+  if ('spec' in doc) {
+    const spec = (doc as { spec: unknown }).spec;
+    if (spec === null || spec === undefined) throw new AppError('missing_spec', 'the job has no spec');
+    return spec;
+  }
+  if ('inputs' in doc || 'outputs' in doc || 'operations' in doc) return doc;
+  throw new AppError(
+    'missing_spec',
+    'the job has no spec (expected {"spec": {"inputs": [...], "operations": [...], "outputs": [...]}})',
+  );
+}
+
+export async function prepareJob(doc: unknown, ctx: PrepareContext): Promise<PreparedJob> {
+  const validation = validateJobSpec(unwrapSpec(doc));
+  if (!validation.ok) throw validationError(validation.issues);
+  const { spec } = validation.value;
+
+  const issues: Issue[] = [];
+  const inputPaths = new Map<string, string>();
+  spec.inputs.forEach((inp, i) => {
+    const r = resolveLocation(inp.source, ctx.roots, `inputs[${i}].source`);
+    if ('issue' in r) issues.push(r.issue);
+    else inputPaths.set(inp.id, r.path);
+  });
+  const outputPaths: string[] = [];
+  spec.outputs.forEach((out, j) => {
+    const r = resolveLocation(out.destination, ctx.roots, `outputs[${j}].destination`);
+    if ('issue' in r) {
+      issues.push(r.issue);
+      return;
+    }
+    if ([...inputPaths.values()].includes(r.path)) {
+      issues.push({
+        path: `outputs[${j}].destination`,
+        code: 'invalid_value',
+        message: 'would overwrite an input',
+      });
+    }
+    outputPaths[j] = r.path;
+  });
+  if (issues.length > 0) throw validationError(issues);
+
+  const probes = new Map<string, MediaInfo>();
+  const metas = new Map<string, StreamMeta>();
+  for (const [i, inp] of spec.inputs.entries()) {
+    const where = `inputs[${i}] (${inp.source})`;
+    const real = await confirmSource(inputPaths.get(inp.id)!, ctx.roots);
+    inputPaths.set(inp.id, real);
+    let info: MediaInfo;
+    try {
+      info = await ctx.tools.probe(real, ctx.signal);
+    } catch (e) {
+      if (e instanceof AppError) throw new AppError(e.code, `${where}: ${e.message}`, { cause: e });
+      throw e;
+    }
+    admitInput(info, where, ctx.limits);
+    probes.set(inp.id, info);
+    metas.set(inp.id, streamMetaOf(info));
+  }
+
+  const planning = planJob(validation.value, metas, { inputs: inputPaths, outputs: outputPaths });
+  if (!planning.ok) throw validationError(planning.issues);
+  return { spec, plan: planning.plan, probes };
+}

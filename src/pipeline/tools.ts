@@ -1,0 +1,22 @@
+/**
+ * What the pipeline needs from the process layer, as an interface: the CLI wires it to real
+ * ffprobe/FFmpeg (media/), a worker will wire it to its own configured binaries.
+ */
+
+import type { Progress } from '../core/ffmpeg/progress.js';
+import type { MediaInfo } from '../core/index.js';
+
+export interface RunResult {
+  /** The end of FFmpeg's stderr (the loudnorm measurement lives there). */
+  stderrTail: string;
+}
+
+export interface MediaTools {
+  probe(path: string, signal?: AbortSignal): Promise<MediaInfo>;
+  run(
+    args: readonly string[],
+    opts: { expectedDuration: number | null; onProgress?: (p: Progress) => void; signal?: AbortSignal },
+  ): Promise<RunResult>;
+  /** Encoder names this FFmpeg has (from `ffmpeg -encoders`). */
+  encoders(): Promise<ReadonlySet<string>>;
+}

@@ -1,0 +1,8 @@
+export {
+  confirmSource,
+  isInside,
+  type MediaRoots,
+  mediaRoots,
+  prepareDestination,
+  resolveLocation,
+} from './local-paths.js';

@@ -1,0 +1,111 @@
+/**
+ * Locations in a JobSpec → absolute paths under the configured media roots. The lexical part is
+ * decided first (schemes, `..`, absolute paths elsewhere, NUL bytes); then, on disk, symlinks are
+ * resolved and the real path must still be under a root, so a link cannot lead out.
+ */
+import { mkdir, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
+import { AppError, type Issue } from '../core/index.js';
+
+export interface MediaRoots {
+  /** Where bare relative paths resolve. */
+  default: string;
+  /** Every root a file:// or absolute path may be under (the default included). */
+  all: readonly string[];
+}
+
+export function mediaRoots(defaultRoot: string, extra: readonly string[] = []): MediaRoots {
+  const d = resolve(defaultRoot);
+  return { default: d, all: [d, ...extra.map((r) => resolve(r)).filter((r) => r !== d)] };
+}
+
+export function isInside(root: string, p: string): boolean {
+  const rel = relative(root, p);
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
+
+/** The absolute path a location names, or the issue that stops it. Pure: no file system access. */
+export function resolveLocation(
+  location: string,
+  roots: MediaRoots,
+  path: string,
+): { path: string } | { issue: Issue } {
+  const bad = (code: Issue['code'], message: string) => ({ issue: { path, code, message } });
+  if (location.includes('\u0000')) return bad('invalid_value', 'contains a NUL byte');
+  let p: string;
+  const scheme = SCHEME.exec(location)?.[1]?.toLowerCase();
+  if (scheme === 'file') {
+    let url: URL;
+    try {
+      url = new URL(location);
+    } catch {
+      return bad('invalid_format', 'not a valid file:// URL');
+    }
+    if (url.host !== '' && url.host !== 'localhost')
+      return bad('unsupported_source', 'file:// URLs must name a local path (file:///...)');
+    if (url.search || url.hash) return bad('invalid_format', 'file:// URLs take no query or fragment');
+    p = decodeURIComponent(url.pathname);
+    if (p.includes('\u0000')) return bad('invalid_value', 'contains a NUL byte');
+  } else if (scheme && scheme.length > 1) {
+    // One-letter "schemes" are Windows drive letters, which are simply not our paths.
+    return bad(
+      'unsupported_source',
+      `${scheme}:// locations are not supported here (use a path under the media root or file:///...)`,
+    );
+  } else {
+    p = isAbsolute(location) ? location : join(roots.default, location);
+  }
+  const abs = normalize(resolve(p));
+  if (!roots.all.some((r) => isInside(r, abs))) {
+    return bad(
+      'path_outside_root',
+      `resolves outside the media root${roots.all.length > 1 ? 's' : ''} (${roots.all.join(', ')})`,
+    );
+  }
+  if (roots.all.includes(abs)) return bad('invalid_value', 'names the media root itself, not a file');
+  return { path: abs };
+}
+
+async function realRoots(roots: MediaRoots): Promise<string[]> {
+  return Promise.all(roots.all.map((r) => realpath(r).catch(() => r)));
+}
+
+/** An input: follows symlinks; the file must exist and really be under a root. */
+export async function confirmSource(absPath: string, roots: MediaRoots): Promise<string> {
+  let real: string;
+  try {
+    real = await realpath(absPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new AppError('input_not_found', `input file not found: ${absPath}`);
+    throw new AppError('input_unreadable', `cannot read input ${absPath}: ${code ?? 'error'}`);
+  }
+  if (!(await realRoots(roots)).some((r) => isInside(r, real))) {
+    throw new AppError('path_outside_root', `input ${absPath} is a link that leads outside the media root`);
+  }
+  return real;
+}
+
+/** An output: its directory is created if missing, and must really be under a root. */
+export async function prepareDestination(absPath: string, roots: MediaRoots): Promise<string> {
+  const dir = dirname(absPath);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new AppError(
+      'output_write_failed',
+      `cannot create the output directory ${dir}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  const realDir = await realpath(dir);
+  if (!(await realRoots(roots)).some((r) => isInside(r, realDir))) {
+    throw new AppError(
+      'path_outside_root',
+      `output directory ${dir} is a link that leads outside the media root`,
+    );
+  }
+  return join(realDir, absPath.slice(dir.length + 1));
+}

@@ -1,0 +1,70 @@
+/**
+ * Running JobSpecs the way `mediaforge run` does, inside a test: a fresh media root per test,
+ * the real ffprobe and FFmpeg, and helpers to look at what came out.
+ */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/index.js';
+import type { MediaInfo } from '../../src/core/index.js';
+import { type Binaries, probe, resolveBinaries, runProcess } from '../../src/media/index.js';
+import { executeJob, type JobProgress, type JobResult, localTools, prepareJob } from '../../src/pipeline/index.js';
+import { mediaRoots } from '../../src/storage/index.js';
+
+let binaries: Promise<Binaries> | undefined;
+export function testBinaries(): Promise<Binaries> {
+  binaries ??= resolveBinaries({ env: process.env });
+  return binaries;
+}
+
+/** A new, empty media root, removed when the test process exits. */
+export function tempRoot(prefix = 'mf-root-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: JobProgress) => void;
+  settings?: Record<string, unknown>;
+}
+
+/** validate → probe → plan → run, exactly as the CLI does; throws the pipeline's AppError. */
+export async function runSpec(spec: unknown, root: string, opts: RunOptions = {}): Promise<JobResult> {
+  const config = loadConfig('run', { env: {}, overrides: { media_root: root, ...opts.settings } });
+  const b = await testBinaries();
+  const tools = localTools(config, b);
+  const roots = mediaRoots(root);
+  const job = await prepareJob(spec, { roots, tools, limits: { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds }, ...(opts.signal ? { signal: opts.signal } : {}) });
+  return executeJob(job, { roots, tools, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+}
+
+/** The error a spec fails with (fails the test if it succeeds). */
+export async function runSpecError(spec: unknown, root: string, opts: RunOptions = {}): Promise<Error & { code?: string; details?: unknown }> {
+  try {
+    await runSpec(spec, root, opts);
+  } catch (e) {
+    return e as Error & { code?: string; details?: unknown };
+  }
+  throw new Error('expected the job to fail, and it succeeded');
+}
+
+export async function probeFile(path: string): Promise<MediaInfo> {
+  return probe(path, { ffprobe: (await testBinaries()).ffprobe.path });
+}
+
+/** Decoded frame count of the first video stream (ffprobe -count_frames): exact, not the header's claim. */
+export async function countFrames(path: string): Promise<number> {
+  const b = await testBinaries();
+  const r = await runProcess(b.ffprobe.path, ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', `file:${path}`], { timeoutMs: 60_000 });
+  return Number(r.stdout.trim());
+}
+
+/** Every file under `dir`, relative, sorted: to prove nothing (no partial, no temp) was left. */
+export function listFiles(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
+    .sort();
+}
