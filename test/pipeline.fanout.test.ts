@@ -13,10 +13,24 @@ describe('pipeline: the DESIGN example and a fan-out', () => {
         spec: {
           inputs: [{ id: 'video', source: 'test.mp4' }],
           operations: [
-            { op: 'trim', input: 'video', output: 'clip', params: { start: '00:00:01', duration: '00:00:03' } },
+            {
+              op: 'trim',
+              input: 'video',
+              output: 'clip',
+              params: { start: '00:00:01', duration: '00:00:03' },
+            },
             { op: 'scale', input: 'clip', output: 'small', params: { width: 160, algorithm: 'lanczos' } },
           ],
-          outputs: [{ id: 'small', destination: 'output.mp4', codec: { video: { codec: 'libx264', crf: 28, preset: 'ultrafast' }, audio: { codec: 'aac', bitrate: '96k' } } }],
+          outputs: [
+            {
+              id: 'small',
+              destination: 'output.mp4',
+              codec: {
+                video: { codec: 'libx264', crf: 28, preset: 'ultrafast' },
+                audio: { codec: 'aac', bitrate: '96k' },
+              },
+            },
+          ],
         },
       },
       root,
@@ -44,18 +58,37 @@ describe('pipeline: the DESIGN example and a fan-out', () => {
         operations: [
           { op: 'scale', input: 'src', output: 'r360', params: { height: 360 } },
           { op: 'scale', input: 'src', output: 'r240', params: { height: 240 } },
-          { op: 'scale', input: 'src', output: 'r144', params: { width: 256, height: 144, algorithm: 'area' } },
+          {
+            op: 'scale',
+            input: 'src',
+            output: 'r144',
+            params: { width: 256, height: 144, algorithm: 'area' },
+          },
         ],
         outputs: [
-          { id: 'r360', destination: 'out/360.mp4', codec: { video: { codec: 'h264', preset: 'ultrafast' } } },
-          { id: 'r240', destination: 'out/240.webm', codec: { video: { codec: 'vp9', preset: 'ultrafast', crf: 40 } } },
-          { id: 'r144', destination: 'out/144.mkv', codec: { video: { codec: 'h264', preset: 'ultrafast' }, audio: { codec: 'flac' } } },
+          {
+            id: 'r360',
+            destination: 'out/360.mp4',
+            codec: { video: { codec: 'h264', preset: 'ultrafast' } },
+          },
+          {
+            id: 'r240',
+            destination: 'out/240.webm',
+            codec: { video: { codec: 'vp9', preset: 'ultrafast', crf: 40 } },
+          },
+          {
+            id: 'r144',
+            destination: 'out/144.mkv',
+            codec: { video: { codec: 'h264', preset: 'ultrafast' }, audio: { codec: 'flac' } },
+          },
         ],
       },
       root,
       { onProgress: (p) => p.jobPercent !== null && progress.push(p.jobPercent) },
     );
-    const sizes = await Promise.all(['360.mp4', '240.webm', '144.mkv'].map(async (f) => probeFile(join(root, 'out', f))));
+    const sizes = await Promise.all(
+      ['360.mp4', '240.webm', '144.mkv'].map(async (f) => probeFile(join(root, 'out', f))),
+    );
     expect(sizes.map((i) => [i.streams[0]!.width, i.streams[0]!.height, i.streams[1]!.codec])).toEqual([
       [640, 360, 'aac'],
       [426, 240, 'opus'],

@@ -1,5 +1,5 @@
 /** How the CLI prints: problems with their paths, errors with their codes, results, progress. */
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
 import { AppError, type Issue } from '../core/index.js';
 import type { JobProgress } from '../pipeline/index.js';
 
@@ -58,6 +58,7 @@ export function humanBytes(n: number): string {
 export function progressReporter(io: Io, json: boolean): { update(p: JobProgress): void; stop(): void } {
   if (json) return { update: (p) => io.out(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
   if (!io.isTTY) return { update: () => {}, stop: () => {} };
+  const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({
     format: ' {bar} {percentage}% | {task} | {fps} fps | {speed} | ETA {eta}',
     hideCursor: true,

@@ -4,7 +4,7 @@
  * then frozen and passed down.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { z } from 'zod';
 import { AppError, formatPath } from '../core/index.js';
 import { RESERVED_ENV, ROLES, type Role } from './schema.js';
@@ -34,7 +34,9 @@ function readFile(file: string): Record<string, unknown> {
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Loaded only when there is a file: most runs have none, and start-up time is job time.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    doc = parse(text);
   } catch (e) {
     throw new AppError(
       'config_invalid',

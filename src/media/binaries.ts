@@ -6,6 +6,7 @@
  * fall-back to another binary.
  */
 import { AppError } from '../core/errors.js';
+import { cachedFact } from './binary-cache.js';
 import { findExecutable, runProcess, stderrSummary } from './process.js';
 
 export type BinaryName = 'ffmpeg' | 'ffprobe';
@@ -66,6 +67,22 @@ export function parseVersion(output: string, name: BinaryName): BinaryVersion | 
 }
 
 async function versionOf(name: BinaryName, path: string, timeoutMs: number): Promise<BinaryVersion | string> {
+  // Only a good answer is remembered; a failure is asked again next time.
+  const cached = await cachedFact(`version-${name}`, path, async () => {
+    const v = await runVersion(name, path, timeoutMs);
+    if (typeof v === 'string') throw new VersionFailure(v);
+    return v;
+  }).catch((e: unknown) => (e instanceof VersionFailure ? e.message : Promise.reject(e)));
+  return cached;
+}
+
+class VersionFailure extends Error {}
+
+async function runVersion(
+  name: BinaryName,
+  path: string,
+  timeoutMs: number,
+): Promise<BinaryVersion | string> {
   try {
     const r = await runProcess(path, ['-hide_banner', '-version'], { timeoutMs });
     if (r.timedOut) return `\`${path} -version\` did not answer within ${timeoutMs} ms`;

@@ -10,6 +10,7 @@ import {
   parseEncoderList,
   parseHwaccelList,
 } from '../core/ffmpeg/encoder-list.js';
+import { cachedFact } from './binary-cache.js';
 import { runProcess, stderrSummary } from './process.js';
 
 export interface ListOptions {
@@ -52,7 +53,9 @@ const listed = new Map<string, Promise<ReadonlySet<string>>>();
 export function cachedEncoderList(ffmpegPath: string): Promise<ReadonlySet<string>> {
   let names = listed.get(ffmpegPath);
   if (!names) {
-    names = listEncoders(ffmpegPath).then((list) => new Set(list.keys()));
+    names = cachedFact('encoders', ffmpegPath, async () => [...(await listEncoders(ffmpegPath)).keys()]).then(
+      (list) => new Set(list),
+    );
     listed.set(ffmpegPath, names);
     names.catch(() => listed.delete(ffmpegPath)); // a failure is not remembered
   }

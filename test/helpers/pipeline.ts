@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import type { MediaInfo } from '../../src/core/index.js';
 import { type Binaries, probe, resolveBinaries, runProcess } from '../../src/media/index.js';
-import { executeJob, type JobProgress, type JobResult, localTools, prepareJob } from '../../src/pipeline/index.js';
+import {
+  executeJob,
+  type JobProgress,
+  type JobResult,
+  localTools,
+  prepareJob,
+} from '../../src/pipeline/index.js';
 import { mediaRoots } from '../../src/storage/index.js';
 
 let binaries: Promise<Binaries> | undefined;
@@ -36,12 +42,26 @@ export async function runSpec(spec: unknown, root: string, opts: RunOptions = {}
   const b = await testBinaries();
   const tools = localTools(config, b);
   const roots = mediaRoots(root);
-  const job = await prepareJob(spec, { roots, tools, limits: { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds }, ...(opts.signal ? { signal: opts.signal } : {}) });
-  return executeJob(job, { roots, tools, ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const job = await prepareJob(spec, {
+    roots,
+    tools,
+    limits: { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  return executeJob(job, {
+    roots,
+    tools,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
 }
 
 /** The error a spec fails with (fails the test if it succeeds). */
-export async function runSpecError(spec: unknown, root: string, opts: RunOptions = {}): Promise<Error & { code?: string; details?: unknown }> {
+export async function runSpecError(
+  spec: unknown,
+  root: string,
+  opts: RunOptions = {},
+): Promise<Error & { code?: string; details?: unknown }> {
   try {
     await runSpec(spec, root, opts);
   } catch (e) {
@@ -57,7 +77,22 @@ export async function probeFile(path: string): Promise<MediaInfo> {
 /** Decoded frame count of the first video stream (ffprobe -count_frames): exact, not the header's claim. */
 export async function countFrames(path: string): Promise<number> {
   const b = await testBinaries();
-  const r = await runProcess(b.ffprobe.path, ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', `file:${path}`], { timeoutMs: 60_000 });
+  const r = await runProcess(
+    b.ffprobe.path,
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-count_frames',
+      '-show_entries',
+      'stream=nb_read_frames',
+      '-of',
+      'csv=p=0',
+      `file:${path}`,
+    ],
+    { timeoutMs: 60_000 },
+  );
   return Number(r.stdout.trim());
 }
 

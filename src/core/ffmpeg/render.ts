@@ -126,16 +126,18 @@ export function renderTask(
     }
   }
 
-  // 4. What each output maps.
+  // 4. What each output maps. A stream that no filter touched is still an input stream
+  // (`0:a:0`), mapped as such; a filter's output is a label (`[x_3]`).
+  const asMap = (pad: string) => (pad.includes(':') ? pad : `[${pad}]`);
   const maps = task.outputs.map((o) => {
     const i = inputIndex.get(o.node);
     const m: { video?: string; audio?: string } = {};
     if ((o.video || o.image) && metaOf.get(o.node)?.video)
-      m.video = i !== undefined ? `${i}:v:0` : `[${take(o.node, 'video')}]`;
+      m.video = i !== undefined ? `${i}:v:0` : asMap(take(o.node, 'video'));
     if (o.audio && metaOf.get(o.node)?.audio)
-      m.audio = i !== undefined ? `${i}:a:0` : `[${take(o.node, 'audio')}]`;
+      m.audio = i !== undefined ? `${i}:a:0` : asMap(take(o.node, 'audio'));
     return m;
   });
-  const measureMap = task.measure ? `[${take(task.measure, 'audio')}]` : undefined;
+  const measureMap = task.measure ? asMap(take(task.measure, 'audio')) : undefined;
   return { nodes, maps, ...(measureMap ? { measureMap } : {}) };
 }

@@ -6,13 +6,13 @@ import { LoudnessMeasurement, loudnorm, parseLoudnormReport } from './loudnorm.o
 
 // The end of FFmpeg 5.1's stderr for the measuring pass, as the pipeline runs it:
 // ffmpeg -i clip.mkv -filter_complex "[0:a]loudnorm=i=-23:tp=-1:lra=7:print_format=json[loudnorm_0];
-//   [loudnorm_0]aformat=sample_rates=44100[aformat_1]" -map "[aformat_1]" -f null -
+//   [loudnorm_0]aformat=sample_rates=44100:channel_layouts=1c[aformat_1]" -map "[aformat_1]" -f null -
 // (clip.mkv: testsrc2 320x240 + a 440 Hz sine, 44.1 kHz mono, 12 s.)
 const MEASURED = `    Metadata:
       encoder         : Lavc59.37.100 pcm_s16le
-size=N/A time=00:00:12.00 bitrate=N/A speed=50.4x    
+size=N/A time=00:00:12.00 bitrate=N/A speed=45.4x    
 video:0kB audio:1034kB subtitle:0kB other streams:0kB global headers:0kB muxing overhead: unknown
-[Parsed_loudnorm_0 @ 0x5604ed302880] 
+[Parsed_loudnorm_0 @ 0x562e7e715d00] 
 {
 \t"input_i" : "-21.75",
 \t"input_tp" : "-18.06",
@@ -99,7 +99,7 @@ describe('loudnorm', () => {
     ]);
   });
 
-  const tail = '[loudnorm_0]aformat=sample_rates=44100[aformat_1]';
+  const tail = '[loudnorm_0]aformat=sample_rates=44100:channel_layouts=1c[aformat_1]';
   it('renders the single-pass (dynamic) form; video passes through', () => {
     const r = render({});
     expect(r.graph).toBe(`[0:a]loudnorm=i=-23:tp=-1:lra=7[loudnorm_0];${tail}`);

@@ -94,12 +94,13 @@ export const loudnorm: Operator<LoudnormParams> = {
       if (!m.success) throw new Error('loudnorm: the analysis result is not a loudness measurement');
       args = { ...target, ...measured(m.data) };
     }
-    // loudnorm always outputs 192 kHz. aformat, not aresample: FFmpeg 5.1 fails to negotiate a channel
-    // layout for `loudnorm,aresample=R` ("Cannot select channel layout"); aformat resamples the same way.
-    const rate = io.inputs[0]!.meta.audio!.sampleRate;
+    // loudnorm always outputs 192 kHz and, in FFmpeg 5.1, a channel count without a layout: aresample then
+    // fails ("Cannot select channel layout"), and a sibling branch (an asplit to a stereo mix) can upmix the
+    // result. aformat pins both; `Nc` is FFmpeg's default layout for N channels.
+    const { sampleRate, channels } = io.inputs[0]!.meta.audio!;
     return mapStreams(io, null, [
       { name: 'loudnorm', args },
-      { name: 'aformat', args: { sample_rates: rate } },
+      { name: 'aformat', args: { sample_rates: sampleRate, channel_layouts: `${channels}c` } },
     ]);
   },
   chunkSafe: false,

@@ -136,6 +136,20 @@ describe('planJob', () => {
     ]);
   });
 
+  it('maps a stream no filter touched as the input stream, not as a label', () => {
+    const r = plan(
+      {
+        inputs: [{ id: 'in', source: 'in.mp4' }],
+        operations: [{ op: 'scale', input: 'in', output: 's', params: { height: 480 } }],
+        outputs: [{ id: 's', destination: 's.mp4' }],
+      },
+      { in: HD },
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    const args = buildArgs(r.plan.tasks[0]!, encoders);
+    expect(args.filter((_, k) => args[k - 1] === '-map')).toEqual(['[setsar_1]', '0:a:0']);
+  });
+
   it('makes independent parts separate tasks', () => {
     const r = plan(
       {

@@ -1,0 +1,74 @@
+import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { confirmSource, mediaRoots, prepareDestination, resolveLocation } from './local-paths.js';
+
+const roots = mediaRoots('/srv/media', ['/mnt/nas']);
+
+describe('resolveLocation (lexical, no file system)', () => {
+  it.each([
+    ['test.mp4', '/srv/media/test.mp4'],
+    ['sub/dir/a b.mkv', '/srv/media/sub/dir/a b.mkv'],
+    ['a/../b.mp4', '/srv/media/b.mp4'],
+    ['-i', '/srv/media/-i'],
+    ['file:///srv/media/x.mp4', '/srv/media/x.mp4'],
+    ['file://localhost/mnt/nas/films/x%20y.mkv', '/mnt/nas/films/x y.mkv'],
+    ['/mnt/nas/x.mp4', '/mnt/nas/x.mp4'],
+    ['..\\..\\etc\\passwd', '/srv/media/..\\..\\etc\\passwd'],
+  ])('%s → %s', (loc, path) => {
+    expect(resolveLocation(loc, roots, 'inputs[0].source')).toEqual({ path });
+  });
+
+  it.each([
+    ['../x.mp4', 'path_outside_root'],
+    ['a/../../x.mp4', 'path_outside_root'],
+    ['/etc/passwd', 'path_outside_root'],
+    ['/srv/mediaX/a.mp4', 'path_outside_root'],
+    ['file:///etc/passwd', 'path_outside_root'],
+    ['file:///srv/media/%2e%2e/%2e%2e/etc/passwd', 'path_outside_root'],
+    ['file:///srv/media/a%00.mp4', 'invalid_value'],
+    ['a\u0000.mp4', 'invalid_value'],
+    ['file://evil.example/x.mp4', 'unsupported_source'],
+    ['http://127.0.0.1/x.mp4', 'unsupported_source'],
+    ['s3://bucket/key.mp4', 'unsupported_source'],
+    ['upload://abc', 'unsupported_source'],
+    ['.', 'invalid_value'],
+    ['/srv/media', 'invalid_value'],
+  ])('%s → %s', (loc, code) => {
+    const r = resolveLocation(loc, roots, 'inputs[0].source');
+    expect(r).toEqual({ issue: expect.objectContaining({ path: 'inputs[0].source', code }) });
+  });
+});
+
+describe('on disk', () => {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'mf-paths-')));
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  mkdirSync(root);
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'secret.mp4'), 'x');
+  writeFileSync(join(root, 'ok.mp4'), 'x');
+  symlinkSync(join(outside, 'secret.mp4'), join(root, 'link.mp4'));
+  symlinkSync(outside, join(root, 'linkdir'));
+  const r = mediaRoots(root);
+
+  it('follows links that stay inside and refuses links that lead out', async () => {
+    await expect(confirmSource(join(root, 'ok.mp4'), r)).resolves.toBe(join(root, 'ok.mp4'));
+    await expect(confirmSource(join(root, 'link.mp4'), r)).rejects.toMatchObject({
+      code: 'path_outside_root',
+    });
+    await expect(confirmSource(join(root, 'missing.mp4'), r)).rejects.toMatchObject({
+      code: 'input_not_found',
+    });
+  });
+
+  it('creates output folders and refuses a linked folder outside', async () => {
+    await expect(prepareDestination(join(root, 'new/deep/out.mp4'), r)).resolves.toBe(
+      join(root, 'new/deep/out.mp4'),
+    );
+    await expect(prepareDestination(join(root, 'linkdir/out.mp4'), r)).rejects.toMatchObject({
+      code: 'path_outside_root',
+    });
+  });
+});
