@@ -1,8 +1,22 @@
-import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { confirmSource, mediaRoots, prepareDestination, resolveLocation } from './local-paths.js';
+import {
+  confirmSource,
+  fileIdentity,
+  mediaRoots,
+  prepareDestination,
+  resolveLocation,
+} from './local-paths.js';
 
 const roots = mediaRoots('/srv/media', ['/mnt/nas']);
 
@@ -70,5 +84,23 @@ describe('on disk', () => {
     await expect(prepareDestination(join(root, 'linkdir/out.mp4'), r)).rejects.toMatchObject({
       code: 'path_outside_root',
     });
+  });
+
+  it('makes no folder outside when the new folders would be under a linked folder that leads out', async () => {
+    await expect(prepareDestination(join(root, 'linkdir/new/deeper/out.mp4'), r)).rejects.toMatchObject({
+      code: 'path_outside_root',
+    });
+    expect(existsSync(join(outside, 'new'))).toBe(false);
+  });
+
+  it('tells one file by its identity, whatever name or link leads to it', async () => {
+    linkSync(join(root, 'ok.mp4'), join(root, 'hard.mp4'));
+    symlinkSync('ok.mp4', join(root, 'soft.mp4'));
+    const ok = await fileIdentity(join(root, 'ok.mp4'));
+    expect(ok).toMatch(/^\d+:\d+$/);
+    expect(await fileIdentity(join(root, 'hard.mp4'))).toBe(ok);
+    expect(await fileIdentity(join(root, 'soft.mp4'))).toBe(ok);
+    expect(await fileIdentity(join(outside, 'secret.mp4'))).not.toBe(ok);
+    expect(await fileIdentity(join(root, 'missing.mp4'))).toBeNull();
   });
 });
