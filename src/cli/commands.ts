@@ -52,8 +52,10 @@ export async function runCommand(
   const progress = progressReporter(io, json);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: a second Ctrl-C while FFmpeg stops (at most kill_grace_seconds) must not
+  // kill us before the temporary files are removed.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const ctx = await openContext(opts);
     const doc = await readSpecFile(file);

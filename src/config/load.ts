@@ -81,6 +81,8 @@ export function loadConfig<R extends Role>(
         `unknown setting ${name} (known: ${[...everyKey].map(envName).join(', ')})`,
       );
     if (!known.includes(key)) continue; // another role's setting
+    if (value.trim() === '')
+      throw new AppError('config_invalid', `${name} is set but empty: give a value or unset it`);
     merged[key] = value;
     origin[key] = name;
   }

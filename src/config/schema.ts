@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-const seconds = (def: number, max: number) => z.coerce.number().min(0).max(max).default(def);
+const seconds = (def: number, max: number, min = 0) => z.coerce.number().min(min).max(max).default(def);
 
 /** Settings every role reads. */
 export const CommonSettings = {
@@ -29,7 +29,7 @@ export const CommonSettings = {
     .min(1)
     .optional()
     .meta({ description: 'Path of the ffprobe binary (default: PATH, then the bundled fallback).' }),
-  probe_timeout_seconds: seconds(30, 3600).meta({ description: 'How long ffprobe may take on one file.' }),
+  probe_timeout_seconds: seconds(30, 3600, 1).meta({ description: 'How long ffprobe may take on one file.' }),
   stall_timeout_seconds: seconds(120, 86_400).meta({
     description: 'FFmpeg is stopped (error `stalled`) after this long without progress; 0 disables.',
   }),

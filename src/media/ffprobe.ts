@@ -21,7 +21,12 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Demuxer names ffprobe may use (`-format_whitelist`), e.g. `['mov', 'matroska', 'mp3']`. */
   formats?: readonly string[];
+  /** Largest picture (width × height) the decoders may allocate while probing. */
+  maxPixels?: number;
 }
+
+/** FFmpeg's word for a picture too large to decode, said even when ffprobe itself exits 0. */
+const PICTURE_TOO_LARGE = /Picture size (\d+)x(\d+) (?:is invalid|exceeds)/;
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 30_000;
 
@@ -29,6 +34,7 @@ export const DEFAULT_PROBE_TIMEOUT_MS = 30_000;
 const STDERR_CODES: [RegExp, ErrorCode, string][] = [
   [/No such file or directory/, 'input_not_found', 'it does not exist'],
   [/Permission denied/, 'input_unreadable', 'it cannot be read'],
+  [/Failed to read frame size/, 'input_not_media', 'it is not a media file FFmpeg can read'],
   [/not on whitelist/, 'input_not_allowed', 'it needs a protocol or format that is not allowed here'],
   [
     /Invalid data found when processing input|moov atom not found|could not find codec parameters|EBML header parsing failed/i,
@@ -60,6 +66,11 @@ export async function probe(input: string, options: ProbeOptions): Promise<Media
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const args = ['-v', 'error', '-hide_banner', '-protocol_whitelist', 'file'];
   if (options.formats?.length) args.push('-format_whitelist', options.formats.join(','));
+  // A guard on what the decoders allocate while probing (a 67-byte PNG can claim 10000×10000), with
+  // headroom: decoders pad frames (a 160×120 H.264 is decoded 192×120), and the exact limit is
+  // applied afterwards to the stream's real size.
+  if (options.maxPixels !== undefined)
+    args.push('-max_pixels', String(Math.min(2 ** 31 - 1, options.maxPixels * 2 + 1_048_576)));
   args.push('-print_format', 'json', '-show_format', '-show_streams', `file:${path}`);
 
   let r: Awaited<ReturnType<typeof runProcess>>;
@@ -84,6 +95,15 @@ export async function probe(input: string, options: ProbeOptions): Promise<Media
   if (r.stdoutOverflow) throw new AppError('probe_failed', `ffprobe's answer for ${name} is too large`);
   // Messages name the file, never the server's folders.
   const said = stderrSummary(r.stderr.replaceAll(`file:${path}`, name).replaceAll(path, name), 1);
+  const huge = PICTURE_TOO_LARGE.exec(r.stderr);
+  if (huge) {
+    const [w, h] = [Number(huge[1]), Number(huge[2])];
+    const over = options.maxPixels !== undefined && w * h > options.maxPixels;
+    throw new AppError(
+      'input_too_large',
+      `${name}: ${w}x${h} is more than ${over ? `the ${options.maxPixels} pixel limit` : 'FFmpeg can decode (pixel limit)'}`,
+    );
+  }
   if (r.code !== 0) {
     const known = STDERR_CODES.find(([re]) => re.test(r.stderr));
     if (known) throw new AppError(known[1], `${name}: ${known[2]} (ffprobe: ${said})`);

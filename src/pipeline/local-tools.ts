@@ -13,6 +13,7 @@ export function localTools(config: Readonly<RunConfig>, binaries: Binaries): Med
         ffprobe: binaries.ffprobe.path,
         timeoutMs: config.probe_timeout_seconds * 1000,
         formats: ALLOWED_DEMUXERS,
+        maxPixels: config.max_pixels,
         ...(signal ? { signal } : {}),
       }),
     run: async (args, opts) => {

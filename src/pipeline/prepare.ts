@@ -16,7 +16,7 @@ import {
   validateJobSpec,
   validationError,
 } from '../core/index.js';
-import { confirmSource, type MediaRoots, resolveLocation } from '../storage/index.js';
+import { confirmSource, fileIdentity, type MediaRoots, resolveLocation } from '../storage/index.js';
 import type { MediaTools } from './tools.js';
 
 export interface PrepareContext {
@@ -74,16 +74,40 @@ export async function prepareJob(doc: unknown, ctx: PrepareContext): Promise<Pre
         message: 'would overwrite an input',
       });
     }
+    // The graph compares destinations as written; `out.mp4` and `./out.mp4` are one file too.
+    const prior = outputPaths.indexOf(r.path);
+    if (prior >= 0) {
+      issues.push({
+        path: `outputs[${j}].destination`,
+        code: 'duplicate_id',
+        message: `outputs[${prior}] writes the same destination`,
+      });
+    }
     outputPaths[j] = r.path;
   });
+  if (issues.length > 0) throw validationError(issues);
+
+  for (const inp of spec.inputs)
+    inputPaths.set(inp.id, await confirmSource(inputPaths.get(inp.id)!, ctx.roots));
+  // The names differ, the file may not: a symlink, a hard link or a linked folder can lead an
+  // output onto an input, which the rename into place would replace.
+  const inputFiles = new Set(await Promise.all([...inputPaths.values()].map(fileIdentity)));
+  for (const [j, p] of outputPaths.entries()) {
+    const id = await fileIdentity(p);
+    if (id !== null && inputFiles.has(id))
+      issues.push({
+        path: `outputs[${j}].destination`,
+        code: 'invalid_value',
+        message: 'would overwrite an input (the same file through a link)',
+      });
+  }
   if (issues.length > 0) throw validationError(issues);
 
   const probes = new Map<string, MediaInfo>();
   const metas = new Map<string, StreamMeta>();
   for (const [i, inp] of spec.inputs.entries()) {
     const where = `inputs[${i}] (${inp.source})`;
-    const real = await confirmSource(inputPaths.get(inp.id)!, ctx.roots);
-    inputPaths.set(inp.id, real);
+    const real = inputPaths.get(inp.id)!;
     let info: MediaInfo;
     try {
       info = await ctx.tools.probe(real, ctx.signal);

@@ -1,5 +1,6 @@
 export {
   confirmSource,
+  fileIdentity,
   isInside,
   type MediaRoots,
   mediaRoots,

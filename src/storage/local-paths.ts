@@ -3,7 +3,7 @@
  * decided first (schemes, `..`, absolute paths elsewhere, NUL bytes); then, on disk, symlinks are
  * resolved and the real path must still be under a root, so a link cannot lead out.
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { AppError, type Issue } from '../core/index.js';
 
@@ -89,9 +89,29 @@ export async function confirmSource(absPath: string, roots: MediaRoots): Promise
   return real;
 }
 
+/** The real path of `dir`, or of its nearest ancestor that exists. */
+async function realExistingAncestor(dir: string): Promise<string> {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      return await realpath(d);
+    } catch {
+      if (dirname(d) === d) return d;
+    }
+  }
+}
+
 /** An output: its directory is created if missing, and must really be under a root. */
 export async function prepareDestination(absPath: string, roots: MediaRoots): Promise<string> {
   const dir = dirname(absPath);
+  // Checked before mkdir too: under a linked folder that leads out, mkdir -p would make the
+  // missing folders outside the roots before the check below could refuse them.
+  const existing = await realExistingAncestor(dir);
+  if (!(await realRoots(roots)).some((r) => isInside(r, existing))) {
+    throw new AppError(
+      'path_outside_root',
+      `output directory ${dir} is a link that leads outside the media root`,
+    );
+  }
   try {
     await mkdir(dir, { recursive: true });
   } catch (e) {
@@ -108,4 +128,17 @@ export async function prepareDestination(absPath: string, roots: MediaRoots): Pr
     );
   }
   return join(realDir, absPath.slice(dir.length + 1));
+}
+
+/**
+ * Which file `path` is (device and inode, links followed), or null when nothing is there: two
+ * paths with the same identity are one file, whatever links or hard links lead to it.
+ */
+export async function fileIdentity(path: string): Promise<string | null> {
+  try {
+    const st = await stat(path, { bigint: true });
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
 }

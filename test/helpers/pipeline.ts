@@ -13,6 +13,7 @@ import {
   type JobProgress,
   type JobResult,
   localTools,
+  type PreparedJob,
   prepareJob,
 } from '../../src/pipeline/index.js';
 import { mediaRoots } from '../../src/storage/index.js';
@@ -34,6 +35,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   onProgress?: (p: JobProgress) => void;
   settings?: Record<string, unknown>;
+  /** Sees the validated, probed and planned job before it runs (the plan `mediaforge plan` shows). */
+  onPrepared?: (job: PreparedJob) => void;
 }
 
 /** validate → probe → plan → run, exactly as the CLI does; throws the pipeline's AppError. */
@@ -48,6 +51,7 @@ export async function runSpec(spec: unknown, root: string, opts: RunOptions = {}
     limits: { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds },
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+  opts.onPrepared?.(job);
   return executeJob(job, {
     roots,
     tools,
