@@ -24,10 +24,19 @@ export function testBinaries(): Promise<Binaries> {
   return binaries;
 }
 
+const roots = new Set<string>();
+let cleanupRegistered = false;
+
 /** A new, empty media root, removed when the test process exits. */
 export function tempRoot(prefix = 'mf-root-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  roots.add(dir);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.once('exit', () => {
+      for (const r of roots) rmSync(r, { recursive: true, force: true });
+    });
+  }
   return dir;
 }
 
