@@ -370,14 +370,8 @@ describe('names with image2 patterns in them', () => {
     expect((await probeFile(copy)).streams[0]).toMatchObject({ codec: 'mjpeg', width: 320, height: 240 });
   });
 
-  // BUG (media/ffprobe.ts and core/ffmpeg/args.ts, not fixed here): for a picture whose name holds
-  // a %d pattern, FFmpeg's image2 demuxer wins the probe (a pattern in the name scores the
-  // maximum), image2 is rightly not on -format_whitelist, and the file is refused as
-  // input_not_allowed, "needs a protocol or format that is not allowed", though it is one
-  // ordinary PNG. Safe, but wrong for the user. Proposed fix: for a single picture, name the
-  // demuxer from the file's signature (`-f png_pipe` / `jpeg_pipe` / ... after reading its
-  // first bytes) in both probe() and buildArgs(), so that image2 is never probed.
-  it.fails('a real PNG named pic-%d.png is read as that one file', async () => {
+  // A picture's demuxer is named from its extension (png_pipe), so image2 never reads the %d.
+  it('a real PNG named pic-%d.png is read as that one file', async () => {
     const { root } = await setup();
     await copyFile(await makeClip({ format: 'png', audio: false }), join(root, 'pic-%d.png'));
     await runSpec(job('pic-%d.png', { destination: 'out.jpg', codec: null }), root);

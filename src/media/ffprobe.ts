@@ -21,6 +21,8 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Demuxer names ffprobe may use (`-format_whitelist`), e.g. `['mov', 'matroska', 'mp3']`. */
   formats?: readonly string[];
+  /** A demuxer to name rather than guess (`-f`), e.g. jpeg_pipe for a .jpg. */
+  format?: string;
   /** Largest picture (width × height) the decoders may allocate while probing. */
   maxPixels?: number;
 }
@@ -71,6 +73,7 @@ export async function probe(input: string, options: ProbeOptions): Promise<Media
   // applied afterwards to the stream's real size.
   if (options.maxPixels !== undefined)
     args.push('-max_pixels', String(Math.min(2 ** 31 - 1, options.maxPixels * 2 + 1_048_576)));
+  if (options.format) args.push('-f', options.format);
   args.push('-print_format', 'json', '-show_format', '-show_streams', `file:${path}`);
 
   let r: Awaited<ReturnType<typeof runProcess>>;

@@ -1,7 +1,7 @@
 /** The pipeline's MediaTools on this machine: the configured ffprobe and FFmpeg, through media/. */
 import type { RunConfig } from '../config/index.js';
 import type { Progress } from '../core/ffmpeg/progress.js';
-import { ALLOWED_DEMUXERS } from '../core/index.js';
+import { ALLOWED_DEMUXERS, pictureDemuxer } from '../core/index.js';
 import { type Binaries, cachedEncoderList, probe, runFfmpeg } from '../media/index.js';
 import type { MediaTools } from './tools.js';
 
@@ -14,6 +14,7 @@ export function localTools(config: Readonly<RunConfig>, binaries: Binaries): Med
         timeoutMs: config.probe_timeout_seconds * 1000,
         formats: ALLOWED_DEMUXERS,
         maxPixels: config.max_pixels,
+        ...(pictureDemuxer(path) ? { format: pictureDemuxer(path)! } : {}),
         ...(signal ? { signal } : {}),
       }),
     run: async (args, opts) => {

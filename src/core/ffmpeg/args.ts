@@ -4,7 +4,7 @@
  * `file` protocol, and nothing the user typed becomes an option by itself: codecs are enums
  * mapped through the encoder registry, numbers are numbers, the filtergraph is escaped in one place.
  */
-import { FORMAT_WHITELIST } from '../spec/admission.js';
+import { FORMAT_WHITELIST, pictureDemuxer } from '../spec/admission.js';
 import { CONTAINERS, IMAGE_ENCODERS } from '../spec/codecs.js';
 import type { TaskSpec } from '../spec/task-spec.schema.js';
 import { rationalToNumber } from '../spec/types.js';
@@ -40,14 +40,10 @@ export function buildArgs(task: TaskSpec, encoders: EncoderChoice, opts: BuildOp
   const args: string[] = [...PREAMBLE];
   if (opts.threads !== undefined) args.push('-threads', String(opts.threads));
   for (const input of task.inputs) {
-    args.push(
-      '-protocol_whitelist',
-      INPUT_PROTOCOLS,
-      '-format_whitelist',
-      FORMAT_WHITELIST,
-      '-i',
-      fileUrl(input.path),
-    );
+    const demuxer = pictureDemuxer(input.path);
+    args.push('-protocol_whitelist', INPUT_PROTOCOLS, '-format_whitelist', FORMAT_WHITELIST);
+    if (demuxer) args.push('-f', demuxer);
+    args.push('-i', fileUrl(input.path));
   }
   if (rendered.nodes.length > 0) args.push('-filter_complex', renderGraph(rendered.nodes));
 

@@ -107,6 +107,15 @@ describe('mix filter', () => {
     expect(r).toMatchObject({ video: 'trim_2', audio: 'aformat_1' });
   });
 
+  it('holds the last frame where a longer mix goes on (longest)', () => {
+    const r = render({}, [CLIP, VOICE]); // 12 s of picture in a 20 s mix
+    expect(r.graph).toBe(
+      `[0:a][1:a]amix=inputs=2:duration=longest:normalize=1[amix_0];${pin(44100, 1)};` +
+        '[0:v]tpad=stop_mode=clone:stop_duration=8[tpad_2]',
+    );
+    expect(r).toMatchObject({ video: 'tpad_2', audio: 'aformat_1' });
+  });
+
   it('renders three audio-only inputs', () => {
     const r = render({ duration: 'first', weights: [2, 1, 0.25] }, [MUSIC, VOICE, MUSIC]);
     expect(r.graph).toBe(

@@ -79,12 +79,23 @@ export const mix: Operator<MixParams> = {
     ];
     const first = io.inputs[0]!;
     let video = first.video;
-    // With duration=shortest the mix can end before the first input's video: cut the video there too.
+    // The picture lasts as long as the mix: cut where a shorter mix ends (shortest), and hold the last
+    // frame where a longer one goes on (longest, with a longer second input), as output() promises.
     const end = io.meta.duration;
-    if (video !== undefined && end !== null && first.meta.duration !== null && end < first.meta.duration) {
-      const trimmed = io.label('trim');
-      nodes.push({ name: 'trim', args: { duration: end }, in: [video], out: [trimmed] });
-      video = trimmed;
+    const length = first.meta.duration;
+    if (video !== undefined && end !== null && length !== null && end !== length) {
+      const fitted = io.label(end < length ? 'trim' : 'tpad');
+      nodes.push(
+        end < length
+          ? { name: 'trim', args: { duration: end }, in: [video], out: [fitted] }
+          : {
+              name: 'tpad',
+              args: { stop_mode: 'clone', stop_duration: end - length },
+              in: [video],
+              out: [fitted],
+            },
+      );
+      video = fitted;
     }
     return { nodes, audio: out, ...(video === undefined ? {} : { video }) };
   },

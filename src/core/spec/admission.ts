@@ -95,3 +95,24 @@ export function admitInput(info: MediaInfo, where: string, limits: AdmissionLimi
     );
   }
 }
+
+const PICTURE_DEMUXERS: Readonly<Record<string, string>> = {
+  jpg: 'jpeg_pipe',
+  jpeg: 'jpeg_pipe',
+  png: 'png_pipe',
+  webp: 'webp_pipe',
+  bmp: 'bmp_pipe',
+  tif: 'tiff_pipe',
+  tiff: 'tiff_pipe',
+};
+
+/**
+ * The demuxer to name for a picture file. Left to guess, FFmpeg scores image2 (refused: it
+ * expands `%d`) above jpeg_pipe for most JPEGs by the extension alone, so pictures are opened
+ * with their own pipe demuxer by name, in the probe and in FFmpeg alike.
+ */
+export function pictureDemuxer(path: string): string | null {
+  const base = path.slice(path.lastIndexOf('/') + 1);
+  const dot = base.lastIndexOf('.');
+  return dot > 0 ? (PICTURE_DEMUXERS[base.slice(dot + 1).toLowerCase()] ?? null) : null;
+}
