@@ -157,15 +157,7 @@ describe('extract_audio', () => {
   });
 });
 
-/*
- * BUG (core/planner/outputs.ts, core/ffmpeg/args.ts, core/spec/verify.ts; the lead fixes): the plan
- * copies the input's 6 channels into an mp3 output (expect.audio.channels 6), but libmp3lame takes
- * mono or stereo only: FFmpeg negotiates the encoder's layout and downmixes on its own, and
- * checkOutput does not compare channels, so nobody notices that the plan says 6 and the file has 2.
- * Proposed fix: cap channels by codec in resolveOutput (mp3: 2), so that args passes an explicit
- * `-ac 2` (a downmix we chose) and the plan says 2; let checkOutput compare channels and sample rate.
- */
-it.fails('5.1 audio to mp3: the plan predicts the channels the file gets', async () => {
+it('5.1 audio to mp3: the plan predicts the channels the file gets', async () => {
   const root = tempRoot();
   await put(root, await makeSurround(2), 'in.wav');
   const { plan } = await runPlanned(
@@ -173,7 +165,7 @@ it.fails('5.1 audio to mp3: the plan predicts the channels the file gets', async
     root,
   );
   expect(streamOf(await probed(join(root, 'out.mp3')), 'audio')!.channels).toBe(2);
-  await expectAsPlanned(plan, 0); // today: the plan says 6 channels
+  await expectAsPlanned(plan, 0);
 });
 
 /*

@@ -168,15 +168,7 @@ describe('seed JobSpec shapes', () => {
 });
 
 describe('a phone video (rotated by its display matrix) written as it is', () => {
-  /*
-   * BUG (core/spec/verify.ts; the lead fixes): the plan expects a rotated input's display size
-   * (streamMetaOf turns 320x240 with a ±90° matrix into 240x320, as FFmpeg's decoder autorotates),
-   * and checkOutput compares that with the coded width/height ffprobe reports, ignoring the copied
-   * stream's own rotation: a plain remux fails output_verification_failed "is 320x240, expected
-   * 240x320" although the file is right. Proposed fix: checkOutput compares display sizes (swap
-   * width/height when |rotation| % 180 == 90, the rule streamMetaOf already applies).
-   */
-  it.fails('copy into mp4 keeps the stream and its rotation, shown 240x320 as planned', async () => {
+  it('copy into mp4 keeps the stream and its rotation, shown 240x320 as planned', async () => {
     const root = tempRoot();
     const src = await put(root, await makeRotated(), 'phone.mp4');
     expect(streamOf(await probed(src), 'video')!.rotation).toBe(90);
@@ -184,7 +176,7 @@ describe('a phone video (rotated by its display matrix) written as it is', () =>
       inputs: [{ id: 'v', source: 'phone.mp4' }],
       outputs: [{ id: 'v', destination: 'copy.mp4', codec: { video: 'copy', audio: 'copy' } }],
     };
-    const { plan } = await runPlanned(spec, root); // today: output_verification_failed
+    const { plan } = await runPlanned(spec, root);
     const v = streamOf(await probed(join(root, 'copy.mp4')), 'video')!;
     expect({ width: v.width, height: v.height, rotation: v.rotation }).toEqual({
       width: 320,
@@ -194,15 +186,7 @@ describe('a phone video (rotated by its display matrix) written as it is', () =>
     expect(plan.outputs[0]!.expect.video).toMatchObject({ width: 240, height: 320 });
   });
 
-  /*
-   * BUG (core/planner/outputs.ts; the lead fixes): FFmpeg 5.1's Matroska muxer writes no display
-   * matrix, so a stream copy of a rotated video into mkv or webm plays sideways. Today the run fails
-   * only after the remux (output_verification_failed, for the reason above, which also hits mp4);
-   * with verify fixed it would still fail after the work. Proposed fix: refuse at plan time
-   * (validation_error at outputs[0].codec.video: "copy into mkv loses the video's rotation:
-   * re-encode it or write mp4/mov").
-   */
-  it.fails('copy into mkv, which cannot keep the rotation, is refused before anything runs', async () => {
+  it('copy into mkv, which cannot keep the rotation, is refused before anything runs', async () => {
     const root = tempRoot();
     await put(root, await makeRotated(), 'phone.mp4');
     const spec = {
@@ -210,7 +194,7 @@ describe('a phone video (rotated by its display matrix) written as it is', () =>
       outputs: [{ id: 'v', destination: 'copy.mkv', codec: { video: 'copy', audio: 'copy' } }],
     };
     const e = await runSpecError(spec, root);
-    expect(e.code).toBe('validation_error'); // today: output_verification_failed, after the remux
+    expect(e.code).toBe('validation_error');
     expect(listFiles(root)).toEqual(['phone.mp4']);
   });
 

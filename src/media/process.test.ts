@@ -32,6 +32,20 @@ describe('stderrSummary', () => {
     );
     expect(stderrSummary('')).toBe('');
   });
+
+  it("drops the encoders' closing chatter that would push the cause out (recorded from FFmpeg 5.1)", () => {
+    const log = [
+      "x264 [error]: high profile doesn't support 4:4:4",
+      '[libx264 @ 0x5581f7c3e100] Error setting profile high.',
+      'Error initializing output stream 0:0 -- Error while opening encoder for output stream #0:0 - maybe incorrect parameters such as bit_rate, rate, width or height',
+      '[aac @ 0x5581f7c41200] Qavg: nan',
+      '[aac @ 0x5581f7c42300] 2 frames left in the queue on closing',
+      '[libopus @ 0x5581f7c43400] 1 frames left in the queue on closing',
+      '[libmp3lame @ 0x5581f7c44500] 3 frames left in the queue on closing',
+      'Conversion failed!',
+    ].join('\n');
+    expect(stderrSummary(log, 3)).toMatch(/Error setting profile high/);
+  });
 });
 
 describe('findExecutable', () => {

@@ -191,7 +191,15 @@ export function stderrSummary(stderr: string, maxLines = 4): string {
   const lines = stderr
     .split(/\r?\n|\r/)
     .map((l) => l.replace(/ @ 0x[0-9a-f]+\]/g, ']').trim())
-    .filter((l) => l !== '' && l !== 'Conversion failed!' && !/^(frame|size)=/.test(l));
+    // Closing chatter ("N frames left in the queue on closing", one per encoder) would push the
+    // cause out of the last lines.
+    .filter(
+      (l) =>
+        l !== '' &&
+        l !== 'Conversion failed!' &&
+        !/^(frame|size)=/.test(l) &&
+        !/frames left in the queue on closing/.test(l),
+    );
   return lines
     .slice(-maxLines)
     .map((l) => (l.length > 300 ? `${l.slice(0, 300)}…` : l))

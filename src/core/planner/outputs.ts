@@ -3,10 +3,19 @@
  * container, the container gives default codecs, and the media decides what can be written.
  */
 import type { Issue } from '../errors.js';
-import { CONTAINERS, formatFromPath, type OutputFormat } from '../spec/codecs.js';
+import { CONTAINERS, formatFromPath, type OutputFormat, type VideoCodec } from '../spec/codecs.js';
 import type { OutputSpec } from '../spec/job-spec.schema.js';
 import type { StreamMeta } from '../spec/media-info.js';
 import type { ResolvedAudio, ResolvedVideo } from '../spec/task-spec.schema.js';
+import {
+  DROPS_ROTATION,
+  MAX_CHANNELS,
+  PROBED_AUDIO,
+  PROBED_IMAGE,
+  PROBED_VIDEO,
+  profileProblem,
+  writtenSampleRate,
+} from './codec-rules.js';
 
 export interface ResolvedOutput {
   format: OutputFormat;
@@ -72,7 +81,12 @@ export function resolveOutput(
             video: null,
             audio: null,
             image: { frames: frames! },
-            expect: { duration: null, video: meta.video, audio: null, frames: frames! },
+            expect: {
+              duration: null,
+              video: { ...meta.video, codec: PROBED_IMAGE[format] },
+              audio: null,
+              frames: frames!,
+            },
           },
           issues,
         };
@@ -142,20 +156,49 @@ export function resolveOutput(
         message: `${pixelFormat} needs even width and height, "${out.id}" is ${width}x${height}: scale or crop to even`,
       });
     }
+    const profile = profileProblem(v.codec as VideoCodec, v.profile, pixelFormat);
+    if (profile && v.codec !== 'copy')
+      issues.push({ path: at('codec.video.profile'), code: 'incompatible_codec', message: profile });
+    if (v.codec === 'copy' && meta.video!.rotation && DROPS_ROTATION.has(format)) {
+      issues.push({
+        path: at('codec.video.codec'),
+        code: 'incompatible_codec',
+        message: `the input is rotated ${meta.video!.rotation}° and ${format} cannot keep that when copying: write mp4 or mov, or re-encode`,
+      });
+    }
     video = { ...v, preset: v.preset ?? 'medium', pixel_format: pixelFormat } as ResolvedVideo;
   }
-  const audio: ResolvedAudio | null = hasAudio ? ({ ...audioSpec } as ResolvedAudio) : null;
+  let audio: ResolvedAudio | null = hasAudio ? ({ ...audioSpec } as ResolvedAudio) : null;
+  if (audio && audio.codec !== 'copy') {
+    const max = MAX_CHANNELS[audio.codec];
+    if (max !== undefined && audio.channels !== undefined && audio.channels > max) {
+      issues.push({
+        path: at('codec.audio.channels'),
+        code: 'out_of_range',
+        message: `${audio.codec} takes at most ${max} channels`,
+      });
+    } else if (max !== undefined && audio.channels === undefined && meta.audio!.channels > max) {
+      audio = { ...audio, channels: max }; // a downmix we choose and say, not one FFmpeg picks silently
+    }
+  }
 
   const expect: StreamMeta = {
     duration: meta.duration,
-    video: video ? meta.video : null,
+    video: video
+      ? {
+          ...meta.video!,
+          ...(video.codec === 'copy' ? {} : { codec: PROBED_VIDEO[video.codec] ?? video.codec }),
+        }
+      : null,
     audio:
       audio && meta.audio
-        ? {
-            ...meta.audio,
-            ...(audio.channels ? { channels: audio.channels } : {}),
-            ...(audio.sample_rate ? { sampleRate: audio.sample_rate } : {}),
-          }
+        ? audio.codec === 'copy'
+          ? meta.audio
+          : {
+              channels: audio.channels ?? meta.audio.channels,
+              sampleRate: writtenSampleRate(audio.codec, audio.sample_rate, meta.audio.sampleRate),
+              codec: PROBED_AUDIO[audio.codec] ?? audio.codec,
+            }
         : null,
   };
   return issues.length > 0

@@ -41,11 +41,14 @@ export interface MediaInfo {
 }
 
 export interface VideoMeta {
+  /** Display size: after the rotation FFmpeg applies when decoding. */
   width: number;
   height: number;
   fps: Rational;
   pixFmt?: string;
   codec?: string;
+  /** Display rotation of the coded stream, in degrees; it matters only when the stream is copied. */
+  rotation?: number;
 }
 
 export interface AudioMeta {
@@ -93,6 +96,7 @@ export function streamMetaOf(info: MediaInfo): StreamMeta {
             fps: v.fps ?? { num: 25, den: 1 },
             ...(v.pixFmt ? { pixFmt: v.pixFmt } : {}),
             codec: v.codec,
+            ...(v.rotation ? { rotation: v.rotation } : {}),
           }
         : null,
     audio: a ? { sampleRate: a.sampleRate ?? 48_000, channels: a.channels ?? 2, codec: a.codec } : null,

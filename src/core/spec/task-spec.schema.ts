@@ -18,6 +18,7 @@ export const StreamMetaSchema = z.strictObject({
       fps: RationalSchema,
       pixFmt: z.string().optional(),
       codec: z.string().optional(),
+      rotation: z.number().optional(),
     })
     .nullable(),
   audio: z

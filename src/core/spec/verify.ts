@@ -21,8 +21,20 @@ export function checkOutput(expect: StreamMeta, info: MediaInfo): string[] {
   if (!expect.video && v && !expect.still) problems.push('has an unexpected video stream');
   if (expect.audio && !a) problems.push('has no audio stream');
   if (!expect.audio && a) problems.push('has an unexpected audio stream');
-  if (expect.video && v && (v.width !== expect.video.width || v.height !== expect.video.height)) {
-    problems.push(`is ${v.width}x${v.height}, expected ${expect.video.width}x${expect.video.height}`);
+  if (expect.video && v) {
+    // A copied rotated stream keeps its coded size and its display matrix: compare what is shown.
+    const quarter = v.rotation !== undefined && Math.abs(v.rotation) % 180 === 90;
+    const [w, h] = quarter ? [v.height, v.width] : [v.width, v.height];
+    if (w !== expect.video.width || h !== expect.video.height)
+      problems.push(`is ${w}x${h}, expected ${expect.video.width}x${expect.video.height}`);
+    if (expect.video.codec && v.codec !== expect.video.codec)
+      problems.push(`holds ${v.codec} video, expected ${expect.video.codec}`);
+  }
+  if (expect.audio && a) {
+    if (a.channels !== undefined && a.channels !== expect.audio.channels)
+      problems.push(`has ${a.channels} audio channels, expected ${expect.audio.channels}`);
+    if (expect.audio.codec && a.codec !== expect.audio.codec)
+      problems.push(`holds ${a.codec} audio, expected ${expect.audio.codec}`);
   }
   if (expect.duration !== null && expect.duration > 0) {
     const got = info.format.duration ?? v?.duration ?? a?.duration ?? null;
