@@ -63,6 +63,7 @@ export async function runCommand(
       roots: ctx.roots,
       tools: ctx.tools,
       limits: ctx.limits,
+      ffmpegVersion: ctx.ffmpegVersion,
       signal: abort.signal,
     });
     const result = await executeJob(job, {
@@ -114,6 +115,7 @@ export async function planCommand(
       roots: ctx.roots,
       tools: ctx.tools,
       limits: ctx.limits,
+      ffmpegVersion: ctx.ffmpegVersion,
     });
     const encoders = chooseEncoders(await ctx.tools.encoders());
     const tasks = job.plan.tasks.map((t) => ({

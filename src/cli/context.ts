@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { loadConfig, type RunConfig } from '../config/index.js';
-import { type Binaries, resolveBinaries } from '../media/index.js';
+import { type Binaries, effectiveVersion, resolveBinaries } from '../media/index.js';
 import { localTools, type MediaTools } from '../pipeline/index.js';
 import { type MediaRoots, mediaRoots } from '../storage/index.js';
 
@@ -19,6 +19,7 @@ export interface LocalContext {
   binaries: Binaries;
   tools: MediaTools;
   limits: { maxPixels: number; maxSeconds: number };
+  ffmpegVersion: { major: number; minor: number } | null;
 }
 
 export async function openContext(
@@ -42,5 +43,6 @@ export async function openContext(
     binaries,
     tools: localTools(config, binaries),
     limits: { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds },
+    ffmpegVersion: effectiveVersion(binaries.ffmpeg),
   };
 }

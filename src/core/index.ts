@@ -10,6 +10,7 @@ export { getOperator, OPERATORS, operatorNames } from './operators/registry.js';
 export { operatorTable } from './operators/table.js';
 export * from './planner/graph.js';
 export * from './planner/plan.js';
+export * from './planner/requirements.js';
 export * from './planner/validate.js';
 export * from './spec/admission.js';
 export * from './spec/codecs.js';

@@ -166,3 +166,12 @@ export async function resolveBinaries(options: ResolveOptions = {}): Promise<Bin
     warnings: [...ffmpeg.warnings, ...ffprobe.warnings],
   };
 }
+
+/**
+ * The version to hold a binary to: its own number, or 4.1 for the bundled static build (it
+ * prints a git id, not a number); null (assumed recent) for other unnumbered builds.
+ */
+export function effectiveVersion(binary: Binary): { major: number; minor: number } | null {
+  if (binary.version.major !== null) return { major: binary.version.major, minor: binary.version.minor ?? 0 };
+  return binary.source === 'bundled' ? { major: 4, minor: 1 } : null;
+}

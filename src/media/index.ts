@@ -10,6 +10,7 @@ export {
   type BinaryName,
   type BinarySource,
   type BinaryVersion,
+  effectiveVersion,
   parseVersion,
   type ResolveOptions,
   resolveBinaries,

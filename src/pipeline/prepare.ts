@@ -6,6 +6,7 @@
 import {
   AppError,
   admitInput,
+  type FfmpegVersion,
   type Issue,
   type JobSpec,
   type MediaInfo,
@@ -15,6 +16,7 @@ import {
   streamMetaOf,
   validateJobSpec,
   validationError,
+  versionProblems,
 } from '../core/index.js';
 import { confirmSource, fileIdentity, type MediaRoots, resolveLocation } from '../storage/index.js';
 import type { MediaTools } from './tools.js';
@@ -23,6 +25,8 @@ export interface PrepareContext {
   roots: MediaRoots;
   tools: MediaTools;
   limits: { maxPixels: number; maxSeconds: number };
+  /** The FFmpeg that will run the job, when known: features it lacks are refused up front. */
+  ffmpegVersion?: FfmpegVersion | null;
   signal?: AbortSignal;
 }
 
@@ -52,6 +56,13 @@ export async function prepareJob(doc: unknown, ctx: PrepareContext): Promise<Pre
   const validation = validateJobSpec(unwrapSpec(doc));
   if (!validation.ok) throw validationError(validation.issues);
   const { spec } = validation.value;
+  const tooOld = versionProblems(validation.value, ctx.ffmpegVersion ?? null);
+  if (tooOld.length > 0) {
+    throw new AppError(
+      'ffmpeg_too_old',
+      `${tooOld.join('; ')}. Install a current FFmpeg (apt-get install ffmpeg, brew install ffmpeg) or set MEDIAFORGE_FFMPEG.`,
+    );
+  }
 
   const issues: Issue[] = [];
   const inputPaths = new Map<string, string>();

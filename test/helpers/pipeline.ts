@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/index.js';
 import type { MediaInfo } from '../../src/core/index.js';
-import { type Binaries, probe, resolveBinaries, runProcess } from '../../src/media/index.js';
+import {
+  type Binaries,
+  effectiveVersion,
+  probe,
+  resolveBinaries,
+  runProcess,
+} from '../../src/media/index.js';
 import {
   executeJob,
   type JobProgress,
@@ -58,6 +64,7 @@ export async function runSpec(spec: unknown, root: string, opts: RunOptions = {}
     roots,
     tools,
     limits: { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds },
+    ffmpegVersion: effectiveVersion(b.ffmpeg),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
   opts.onPrepared?.(job);
@@ -115,4 +122,10 @@ export function listFiles(dir: string): string[] {
     .filter((d) => d.isFile())
     .map((d) => join(d.parentPath, d.name).slice(dir.length + 1))
     .sort();
+}
+
+/** Whether the FFmpeg under test is at least this version (the bundled 4.1 fallback is not 5.0). */
+export async function ffmpegAtLeast(major: number, minor = 0): Promise<boolean> {
+  const v = effectiveVersion((await testBinaries()).ffmpeg);
+  return v === null || v.major > major || (v.major === major && v.minor >= minor);
 }

@@ -95,6 +95,9 @@ export const VIDEO_ENCODERS: readonly VideoEncoder[] = [
     codec: 'av1',
     hardware: null,
     args: (v, fps) => [
+      // FFmpeg before 5 calls libaom experimental and refuses it without this.
+      '-strict',
+      'experimental',
       '-cpu-used',
       byPreset(v.preset, [8, 8, 7, 6, 6, 5, 4, 3, 2]),
       '-row-mt',

@@ -31,8 +31,9 @@ const render = (metas: StreamMeta[]) => {
   const r = concat.filter(p, { inputs, meta: concat.output(p, metas), label: labeller() });
   return { ...r, graph: renderGraph(r.nodes) };
 };
-const NORM = (i: number, n: number) =>
-  `[${i}:v]scale=w=320:h=240:force_original_aspect_ratio=decrease:force_divisible_by=2[scale_${n}];` +
+/** Input i fitted inside 320x240 (at w×h, aspect kept), padded to it, retimed, 4:2:0. */
+const NORM = (i: number, n: number, w = 320, h = 240) =>
+  `[${i}:v]scale=w=${w}:h=${h}[scale_${n}];` +
   `[scale_${n}]pad=w=320:h=240:x=-1:y=-1[pad_${n + 1}];[pad_${n + 1}]setsar=1[setsar_${n + 2}];` +
   `[setsar_${n + 2}]fps=fps=25/1[fps_${n + 3}];[fps_${n + 3}]format=yuv420p[format_${n + 4}]`;
 
@@ -99,7 +100,7 @@ describe('concat filter', () => {
     expect(r.graph).toBe(
       [
         NORM(0, 0),
-        NORM(1, 5),
+        NORM(1, 5, 320, 180),
         '[0:a]aresample=48000[aresample_10]',
         '[aresample_10]aformat=sample_fmts=fltp:channel_layouts=stereo[aformat_11]',
         'anullsrc=r=48000:cl=stereo[anullsrc_12]',

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { chain, type FilterNode } from '../ffmpeg/filtergraph.js';
-import type { StreamMeta } from '../spec/media-info.js';
+import type { StreamMeta, VideoMeta } from '../spec/media-info.js';
 import { formatRational } from '../spec/types.js';
 import type { FilterIO, Operator } from './operator.js';
+import { scaledSize } from './scale.operator.js';
 
 export const ConcatParams = z.strictObject({});
 export type ConcatParams = z.infer<typeof ConcatParams>;
@@ -29,10 +30,9 @@ function videoPads(io: FilterIO, nodes: FilterNode[]): string[] {
     const c = chain(
       input.video!,
       [
-        {
-          name: 'scale',
-          args: { w: v.width, h: v.height, force_original_aspect_ratio: 'decrease', force_divisible_by: 2 },
-        },
+        // The fitted size is computed here, not by scale's force_original_aspect_ratio and
+        // force_divisible_by (the latter is FFmpeg ≥ 4.2): one rule, known to the plan.
+        { name: 'scale', args: fitted(input.meta.video!, v) },
         { name: 'pad', args: { w: v.width, h: v.height, x: -1, y: -1 } }, // -1: centred
         { name: 'setsar', args: ['1'] },
         { name: 'fps', args: { fps: formatRational(v.fps) } },
@@ -43,6 +43,12 @@ function videoPads(io: FilterIO, nodes: FilterNode[]): string[] {
     nodes.push(...c.nodes);
     return c.out;
   });
+}
+
+/** The size an input is scaled to before it is padded to the first's: aspect kept, even sides. */
+function fitted(src: VideoMeta, to: VideoMeta): { w: number; h: number } {
+  const s = scaledSize(src, { width: to.width, height: to.height, fit: 'contain', algorithm: 'bicubic' });
+  return { w: s.width, h: s.height };
 }
 
 /** Inputs without audio get silence as long as they are, so the segments stay in step. */

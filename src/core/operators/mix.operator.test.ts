@@ -94,7 +94,7 @@ describe('mix filter', () => {
     `[amix_0]aformat=sample_rates=${rate}:channel_layouts=${ch}c[aformat_1]`;
   it('mixes, pins the format and passes the first video through', () => {
     const r = render({}, [CLIP, MUSIC]);
-    expect(r.graph).toBe(`[0:a][1:a]amix=inputs=2:duration=longest:normalize=1[amix_0];${pin(44100, 2)}`);
+    expect(r.graph).toBe(`[0:a][1:a]amix=inputs=2:duration=longest[amix_0];${pin(44100, 2)}`);
     expect(r).toMatchObject({ video: '0:v', audio: 'aformat_1' });
   });
 
@@ -110,7 +110,7 @@ describe('mix filter', () => {
   it('holds the last frame where a longer mix goes on (longest)', () => {
     const r = render({}, [CLIP, VOICE]); // 12 s of picture in a 20 s mix
     expect(r.graph).toBe(
-      `[0:a][1:a]amix=inputs=2:duration=longest:normalize=1[amix_0];${pin(44100, 1)};` +
+      `[0:a][1:a]amix=inputs=2:duration=longest[amix_0];${pin(44100, 1)};` +
         '[0:v]tpad=stop_mode=clone:stop_duration=8[tpad_2]',
     );
     expect(r).toMatchObject({ video: 'tpad_2', audio: 'aformat_1' });
@@ -119,7 +119,7 @@ describe('mix filter', () => {
   it('renders three audio-only inputs', () => {
     const r = render({ duration: 'first', weights: [2, 1, 0.25] }, [MUSIC, VOICE, MUSIC]);
     expect(r.graph).toBe(
-      `[0:a][1:a][2:a]amix=inputs=3:duration=first:weights=2 1 0.25:normalize=1[amix_0];${pin(48000, 2)}`,
+      `[0:a][1:a][2:a]amix=inputs=3:duration=first:weights=2 1 0.25[amix_0];${pin(48000, 2)}`,
     );
     expect(r.video).toBeUndefined();
   });

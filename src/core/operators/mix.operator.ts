@@ -53,6 +53,8 @@ export const mix: Operator<MixParams> = {
     },
   }),
   cost: (_p, inputs) => ({ cpuPerSecond: 0.01 * inputs.length, memoryMiB: 8 }),
+  requires: (p) =>
+    p.normalize ? null : { ffmpeg: [4, 4], feature: 'mix with normalize: false (amix normalize)' },
   filter: (p, io) => {
     const audio = io.label('amix');
     const out = io.label('aformat');
@@ -64,7 +66,8 @@ export const mix: Operator<MixParams> = {
           inputs: io.inputs.length,
           duration: p.duration,
           ...(p.weights ? { weights: p.weights.map(escapeValue).join(' ') } : {}),
-          normalize: p.normalize,
+          // amix always normalises before FFmpeg 4.4, which added the option: name it only to turn it off.
+          normalize: p.normalize ? undefined : false,
         },
         in: io.inputs.map((i) => i.audio!),
         out: [audio],

@@ -53,6 +53,8 @@ export interface Operator<P = unknown> {
   cost?(p: P, inputs: readonly StreamMeta[]): Cost;
   filter(p: P, io: FilterIO): FilterResult;
   chunkSafe: boolean;
+  /** The oldest FFmpeg that can do what these params ask, when it is newer than 4.1 (the bundled fallback). */
+  requires?(p: P): { ffmpeg: readonly [number, number]; feature: string } | null;
   /** An analysis pass this operator needs before the real one (loudnorm two-pass). */
   analysis?(p: P): 'loudness' | null;
 }
