@@ -113,7 +113,7 @@ async function verifyAndCommit(
   if (size === 0) throw fail('is empty');
   let info: MediaInfo;
   try {
-    info = await tools.probe(s.temp);
+    info = await tools.probeOutput(s.temp, s.out.format);
   } catch (e) {
     throw fail(`cannot be read back: ${(e as Error).message}`);
   }

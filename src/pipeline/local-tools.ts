@@ -2,12 +2,17 @@
 import type { RunConfig } from '../config/index.js';
 import type { Progress } from '../core/ffmpeg/progress.js';
 import { ALLOWED_DEMUXERS, pictureDemuxer } from '../core/index.js';
-import { type Binaries, cachedEncoderList, probe, runFfmpeg } from '../media/index.js';
+import { type Binaries, cachedEncoderList, inspectMp4, probe, runFfmpeg } from '../media/index.js';
 import type { MediaTools } from './tools.js';
+
+/** Outputs whose check can read the moov in-process instead of starting ffprobe. */
+const ISO_BMFF = new Set(['mp4', 'mov', 'm4a']);
 
 export function localTools(config: Readonly<RunConfig>, binaries: Binaries): MediaTools {
   let encoders: Promise<ReadonlySet<string>> | undefined;
-  return {
+  const tools: MediaTools = {
+    probeOutput: async (path, format) =>
+      (ISO_BMFF.has(format) ? await inspectMp4(path) : null) ?? tools.probe(path),
     probe: (path, signal) =>
       probe(path, {
         ffprobe: binaries.ffprobe.path,
@@ -36,4 +41,5 @@ export function localTools(config: Readonly<RunConfig>, binaries: Binaries): Med
       return encoders;
     },
   };
+  return tools;
 }
