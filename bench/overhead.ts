@@ -3,7 +3,7 @@
  * `mediaforge run`, alternating, ROUNDS rounds each, in one run. The bare argv is the one
  * `mediaforge plan --json` prints for that job, so both do exactly the same encode.
  * Target (issue #3): ratio ≤ 1.02 and ≤ 150 ms added per job.
- * Last line: `overhead_ratio=X added_ms=Y`.
+ * Last line: `overhead_ratio=X added_ms=Y` (Y: median of the paired per-round differences).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

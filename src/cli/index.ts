@@ -6,11 +6,20 @@ import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { EXIT_INVALID, type Io } from './output.js';
 
+/** The package's version: package.json is two folders up from dist/cli/, one from the bundle. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'mediaforge' && pkg.version) return pkg.version;
+    } catch {
+      // not this one
+    }
+  }
+  return 'unknown';
 }
 
 export async function main(argv: readonly string[], io: Io = defaultIo()): Promise<number> {
