@@ -5,29 +5,14 @@
 import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/index.js';
 import { effectiveVersion, resolveBinaries } from '../src/media/index.js';
 import { makeClip } from '../src/media/test-support/make-media.js';
-import { executeJob, localTools, prepareJob } from '../src/pipeline/index.js';
-import { mediaRoots } from '../src/storage/index.js';
-import { probeFile, tempRoot } from './helpers/pipeline.js';
+import { probeFile, runSpec, tempRoot } from './helpers/pipeline.js';
 
 const bundled = await resolveBinaries({ env: { PATH: '' } }).catch(() => null);
 
 describe.skipIf(!bundled)('the bundled FFmpeg fallback (optional dependency installed)', () => {
-  async function run(spec: unknown, root: string) {
-    const b = bundled!;
-    const config = loadConfig('run', { env: {}, overrides: { media_root: root } });
-    const tools = localTools(config, b);
-    const roots = mediaRoots(root);
-    const job = await prepareJob(spec, {
-      roots,
-      tools,
-      limits: { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds },
-      ffmpegVersion: effectiveVersion(b.ffmpeg),
-    });
-    return executeJob(job, { roots, tools });
-  }
+  const run = (spec: unknown, root: string) => runSpec(spec, root, { binaries: bundled! });
 
   it('is found when nothing else is, says it is old, and is held to 4.1', () => {
     expect(bundled!.ffmpeg.source).toBe('bundled');

@@ -52,12 +52,14 @@ export interface RunOptions {
   settings?: Record<string, unknown>;
   /** Sees the validated, probed and planned job before it runs (the plan `mediaforge plan` shows). */
   onPrepared?: (job: PreparedJob) => void;
+  /** Another FFmpeg than the one under test (the bundled fallback). */
+  binaries?: Binaries;
 }
 
 /** validate → probe → plan → run, exactly as the CLI does; throws the pipeline's AppError. */
 export async function runSpec(spec: unknown, root: string, opts: RunOptions = {}): Promise<JobResult> {
   const config = loadConfig('run', { env: {}, overrides: { media_root: root, ...opts.settings } });
-  const b = await testBinaries();
+  const b = opts.binaries ?? (await testBinaries());
   const tools = localTools(config, b);
   const roots = mediaRoots(root);
   const job = await prepareJob(spec, {

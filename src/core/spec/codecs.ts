@@ -50,6 +50,16 @@ export interface ContainerRule {
 
 const MP4_AUDIO: readonly AudioCodec[] = ['aac', 'mp3', 'opus', 'flac', 'copy', 'none'];
 
+/** Pictures: the image2 muxer, written with -update 1 (one file) or a %04d series we name. */
+const PICTURE: ContainerRule = {
+  muxer: 'image2',
+  kind: 'image',
+  video: ['none'],
+  audio: ['none'],
+  defaultVideo: 'none',
+  defaultAudio: 'none',
+};
+
 export const CONTAINERS: Readonly<Record<OutputFormat, ContainerRule>> = {
   mp4: {
     muxer: 'mp4',
@@ -131,30 +141,9 @@ export const CONTAINERS: Readonly<Record<OutputFormat, ContainerRule>> = {
     defaultVideo: 'none',
     defaultAudio: 'opus',
   },
-  jpg: {
-    muxer: 'image2',
-    kind: 'image',
-    video: ['none'],
-    audio: ['none'],
-    defaultVideo: 'none',
-    defaultAudio: 'none',
-  },
-  png: {
-    muxer: 'image2',
-    kind: 'image',
-    video: ['none'],
-    audio: ['none'],
-    defaultVideo: 'none',
-    defaultAudio: 'none',
-  },
-  webp: {
-    muxer: 'image2',
-    kind: 'image',
-    video: ['none'],
-    audio: ['none'],
-    defaultVideo: 'none',
-    defaultAudio: 'none',
-  },
+  jpg: PICTURE,
+  png: PICTURE,
+  webp: PICTURE,
 };
 
 const EXTENSION_FORMATS: Readonly<Record<string, OutputFormat>> = {
