@@ -613,6 +613,7 @@ describe('lists and playlists that point at other files', () => {
     const tools: MediaTools = {
       ...real,
       probe: async (path, signal) => (path.endsWith('list.mp4') ? lying : real.probe(path, signal)),
+      probeInput: async (path, signal) => (path.endsWith('list.mp4') ? lying : real.probeInput(path, signal)),
     };
     const roots = mediaRoots(root);
     const limits = { maxPixels: config.max_pixels, maxSeconds: config.max_input_seconds };

@@ -36,5 +36,5 @@ export {
   withRunnerArgs,
 } from './ffmpeg-runner.js';
 export { DEFAULT_PROBE_TIMEOUT_MS, type ProbeOptions, probe } from './ffprobe.js';
-export { inspectMp4, parseMoov } from './mp4-inspect.js';
+export { inspectMp4, isComplete, parseMoov } from './mp4-inspect.js';
 export { deathSignalSupport, type RunResult, runProcess, stderrSummary } from './process.js';

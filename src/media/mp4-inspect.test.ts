@@ -35,6 +35,7 @@ const essentials = (i: NonNullable<Awaited<ReturnType<typeof inspectMp4>>>, chan
     sampleRate: s.sampleRate,
     rotation: s.rotation ?? 0,
     fps: s.fps,
+    pixFmt: s.pixFmt,
   }));
 
 describe('inspectMp4 reads what ffprobe reads', () => {
@@ -121,6 +122,74 @@ describe('inspectMp4 reads what ffprobe reads', () => {
           'ultrafast',
           '-c:a',
           'aac',
+        ]),
+    ],
+    [
+      'h264 high 4:4:4',
+      () =>
+        encode('444.mp4', [
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=320x240:rate=25:duration=1',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-pix_fmt',
+          'yuv444p',
+        ]),
+    ],
+    [
+      'h264 high 4:2:2 10-bit',
+      () =>
+        encode('422.mp4', [
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=320x240:rate=25:duration=1',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-pix_fmt',
+          'yuv422p10le',
+        ]),
+    ],
+    [
+      'hevc main10',
+      () =>
+        encode('h10.mp4', [
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=320x240:rate=25:duration=1',
+          '-c:v',
+          'libx265',
+          '-preset',
+          'ultrafast',
+          '-pix_fmt',
+          'yuv420p10le',
+          '-x265-params',
+          'log-level=error',
+          '-tag:v',
+          'hvc1',
+        ]),
+    ],
+    [
+      'av1 (svt)',
+      () =>
+        encode('av1.mp4', [
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=320x240:rate=25:duration=1',
+          '-c:v',
+          'libsvtav1',
+          '-preset',
+          '12',
+          '-pix_fmt',
+          'yuv420p',
         ]),
     ],
     [

@@ -4,7 +4,8 @@
  * A short job should not pay a second ffprobe start-up (~100 ms) to learn this; anything this
  * reader does not understand returns null and the caller asks ffprobe.
  */
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { type MediaInfo, reduce, type StreamInfo } from '../core/index.js';
 
 interface Box {
@@ -109,6 +110,57 @@ function mp4aStream(buf: Buffer, entry: Box): { codec: string; channels?: number
   return { codec: 'aac', ...(channels ? { channels } : {}) };
 }
 
+const CHROMA = ['yuv400', 'yuv420p', 'yuv422p', 'yuv444p'];
+
+/** FFmpeg's name for a chroma layout and bit depth: yuv420p, yuv422p10le, ... */
+function pixName(chroma: number, depth: number): string | undefined {
+  const base = CHROMA[chroma];
+  if (!base || base === 'yuv400') return undefined; // monochrome: let ffprobe name it
+  return depth === 8 ? base : depth === 10 || depth === 12 ? `${base}${depth}le` : undefined;
+}
+
+/**
+ * The decoded pixel format, from the codec's configuration box. Full-range H.264 (which FFmpeg
+ * calls yuvj420p) is flagged inside the SPS, not here: it reads as yuv420p.
+ */
+function pixFmtOf(buf: Buffer, entry: Box): string | undefined {
+  const config = (type: string) => child(buf, entry, type, 78);
+  if (entry.type === 'avc1' || entry.type === 'avc3') {
+    const c = config('avcC');
+    if (!c || c.end - c.start < 7) return undefined;
+    const profile = buf[c.start + 1]!;
+    if (![100, 110, 122, 244].includes(profile)) return 'yuv420p'; // baseline, main, extended: 4:2:0, 8 bits
+    let p = c.start + 6;
+    for (let n = buf[c.start + 5]! & 0x1f; n > 0; n--) p += 2 + buf.readUInt16BE(p);
+    for (let n = buf[p++]!; n > 0; n--) p += 2 + buf.readUInt16BE(p);
+    if (p + 2 > c.end) return undefined;
+    return pixName(buf[p]! & 3, (buf[p + 1]! & 7) + 8);
+  }
+  if (entry.type === 'hvc1' || entry.type === 'hev1') {
+    const c = config('hvcC');
+    if (!c || c.end - c.start < 18) return undefined;
+    return pixName(buf[c.start + 16]! & 3, (buf[c.start + 17]! & 7) + 8);
+  }
+  if (entry.type === 'vp09') {
+    const c = config('vpcC');
+    if (!c || c.end - c.start < 7) return undefined;
+    const b = buf[c.start + 6]!;
+    const sub = (b >> 1) & 7; // 0, 1: 4:2:0; 2: 4:2:2; 3: 4:4:4
+    return pixName(sub <= 1 ? 1 : sub === 2 ? 2 : 3, b >> 4);
+  }
+  if (entry.type === 'av01') {
+    const c = config('av1C');
+    if (!c || c.end - c.start < 3) return undefined;
+    const b = buf[c.start + 2]!;
+    const depth = b & 0x40 ? (b & 0x20 ? 12 : 10) : 8;
+    if (b & 0x10) return undefined;
+    const sx = (b >> 3) & 1;
+    const sy = (b >> 2) & 1;
+    return pixName(sx && sy ? 1 : sx ? 2 : 3, depth);
+  }
+  return undefined;
+}
+
 /** Channels of the other audio codecs, from their own boxes; undefined when not known here. */
 function otherChannels(buf: Buffer, entry: Box): number | undefined {
   if (entry.type === 'Opus') {
@@ -190,6 +242,7 @@ export function parseMoov(buf: Buffer, fileSize: number): MediaInfo | null {
         width: buf.readUInt16BE(entry.start + 24),
         height: buf.readUInt16BE(entry.start + 26),
         frames,
+        ...(pixFmtOf(buf, entry) ? { pixFmt: pixFmtOf(buf, entry)! } : {}),
         ...(delta && mts ? { fps: reduce({ num: mts, den: delta }) } : {}),
         ...(rotation ? { rotation } : {}),
       });
@@ -225,9 +278,27 @@ export function parseMoov(buf: Buffer, fileSize: number): MediaInfo | null {
 
 const MAX_MOOV = 64 * 1024 * 1024;
 
+/** Everything the planner reads of an input is known: frame size, rate, pixel format, channels. */
+export function isComplete(info: MediaInfo): boolean {
+  return (
+    info.streams.length > 0 &&
+    info.streams.every((s) =>
+      s.type === 'video'
+        ? !!(s.width && s.height && s.fps && s.pixFmt)
+        : s.type === 'audio'
+          ? !!(s.channels && s.sampleRate)
+          : false,
+    )
+  );
+}
+
 /** The moov of an ISO-BMFF file, parsed; null when absent, odd, or larger than is worth reading. */
 export async function inspectMp4(file: string): Promise<MediaInfo | null> {
-  const fh = await open(file, 'r');
+  // Only regular files: opening a FIFO would wait for a writer forever.
+  const st = await stat(file).catch(() => null);
+  if (!st?.isFile()) return null;
+  // O_NONBLOCK too, in case it was swapped for a FIFO since: then the open cannot hang either.
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const size = (await fh.stat()).size;
     const head = Buffer.alloc(16);

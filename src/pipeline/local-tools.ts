@@ -2,7 +2,14 @@
 import type { RunConfig } from '../config/index.js';
 import type { Progress } from '../core/ffmpeg/progress.js';
 import { ALLOWED_DEMUXERS, pictureDemuxer } from '../core/index.js';
-import { type Binaries, cachedEncoderList, inspectMp4, probe, runFfmpeg } from '../media/index.js';
+import {
+  type Binaries,
+  cachedEncoderList,
+  inspectMp4,
+  isComplete,
+  probe,
+  runFfmpeg,
+} from '../media/index.js';
 import type { MediaTools } from './tools.js';
 
 /** Outputs whose check can read the moov in-process instead of starting ffprobe. */
@@ -11,6 +18,10 @@ const ISO_BMFF = new Set(['mp4', 'mov', 'm4a']);
 export function localTools(config: Readonly<RunConfig>, binaries: Binaries): MediaTools {
   let encoders: Promise<ReadonlySet<string>> | undefined;
   const tools: MediaTools = {
+    probeInput: async (path, signal) => {
+      const quick = await inspectMp4(path);
+      return quick && isComplete(quick) ? quick : tools.probe(path, signal);
+    },
     probeOutput: async (path, format) =>
       (ISO_BMFF.has(format) ? await inspectMp4(path) : null) ?? tools.probe(path),
     probe: (path, signal) =>

@@ -121,7 +121,7 @@ export async function prepareJob(doc: unknown, ctx: PrepareContext): Promise<Pre
     const real = inputPaths.get(inp.id)!;
     let info: MediaInfo;
     try {
-      info = await ctx.tools.probe(real, ctx.signal);
+      info = await ctx.tools.probeInput(real, ctx.signal);
     } catch (e) {
       if (e instanceof AppError) throw new AppError(e.code, `${where}: ${e.message}`, { cause: e });
       throw e;

@@ -13,6 +13,8 @@ export interface RunResult {
 
 export interface MediaTools {
   probe(path: string, signal?: AbortSignal): Promise<MediaInfo>;
+  /** What planning reads of an input: in-process where everything it needs is there (MP4), else probe(). */
+  probeInput(path: string, signal?: AbortSignal): Promise<MediaInfo>;
   /** What the output check reads of a file just written as `format`: in-process where it can be (MP4), else probe(). */
   probeOutput(path: string, format: string): Promise<MediaInfo>;
   run(
