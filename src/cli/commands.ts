@@ -79,6 +79,7 @@ export async function runCommand(
         JSON.stringify({
           type: 'result',
           status: 'completed',
+          ffmpeg_ms: result.ffmpegMs,
           outputs: result.outputs.map((o) => ({
             index: o.index,
             id: o.id,

@@ -50,6 +50,8 @@ export interface WrittenOutput {
 
 export interface JobResult {
   outputs: WrittenOutput[];
+  /** Wall-clock milliseconds spent inside FFmpeg processes: the rest of a run is mediaforge's own. */
+  ffmpegMs: number;
 }
 
 interface Staged {
@@ -138,6 +140,7 @@ export async function executeJob(job: PreparedJob, ctx: ExecuteContext): Promise
   const total = weights.reduce((a, b) => a + b, 0);
   let before = 0;
   const written: WrittenOutput[] = [];
+  const timing = { ffmpegMs: 0 };
 
   for (const [k, task] of tasks.entries()) {
     if (ctx.signal?.aborted) throw new AppError('cancelled', 'the job was cancelled');
@@ -150,10 +153,10 @@ export async function executeJob(job: PreparedJob, ctx: ExecuteContext): Promise
             ? null
             : Math.min(100, (100 * (before + (weights[k]! * p.percent) / 100)) / total),
       });
-    written.push(...(await runTask(task, { ...ctx, encoders, analysis, report })));
+    written.push(...(await runTask(task, { ...ctx, encoders, analysis, report, timing })));
     before += weights[k]!;
   }
-  return { outputs: written.sort((a, b) => a.index - b.index) };
+  return { outputs: written.sort((a, b) => a.index - b.index), ffmpegMs: Math.round(timing.ffmpegMs) };
 }
 
 async function runTask(
@@ -162,6 +165,7 @@ async function runTask(
     encoders: ReturnType<typeof chooseEncoders>;
     analysis: Record<string, Record<string, unknown>>;
     report: (p: Progress) => void;
+    timing: { ffmpegMs: number };
   },
 ): Promise<WrittenOutput[]> {
   const staged: Staged[] = [];
@@ -194,6 +198,7 @@ async function runTask(
       onProgress: ctx.report,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
+    ctx.timing.ffmpegMs += result.durationMs;
     if (task.kind === 'measure') {
       ctx.analysis[task.id] = { ...parseLoudnormReport(result.stderrTail) };
       return [];

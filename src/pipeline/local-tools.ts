@@ -45,7 +45,7 @@ export function localTools(config: Readonly<RunConfig>, binaries: Binaries): Med
         stallTimeoutMs: config.stall_timeout_seconds > 0 ? config.stall_timeout_seconds * 1000 : null,
       });
       const result = await run.done;
-      return { stderrTail: result.stderrTail };
+      return { stderrTail: result.stderrTail, durationMs: result.durationMs };
     },
     encoders: () => {
       encoders ??= cachedEncoderList(binaries.ffmpeg.path);

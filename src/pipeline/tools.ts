@@ -9,6 +9,8 @@ import type { MediaInfo } from '../core/index.js';
 export interface RunResult {
   /** The end of FFmpeg's stderr (the loudnorm measurement lives there). */
   stderrTail: string;
+  /** Wall-clock time of the FFmpeg process, spawn to exit. */
+  durationMs: number;
 }
 
 export interface MediaTools {
