@@ -132,10 +132,12 @@ describe('run', () => {
     expect(result).toEqual({
       type: 'result',
       status: 'completed',
+      ffmpeg_ms: expect.any(Number),
       outputs: [
         { index: 0, id: 'small', files: [out], size: expect.any(Number), duration: expect.any(Number) },
       ],
     });
+    expect(result.ffmpeg_ms as number).toBeGreaterThan(0);
     expect((await probeFile(out)).format.size).toBe((result.outputs as Array<{ size: number }>)[0]!.size);
   });
 
