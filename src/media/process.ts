@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { cachedFact } from './binary-cache.js';
 
 export interface ProcessExit {
   /** null when a signal ended it. */
@@ -79,15 +80,35 @@ export function deathSignalSupport(): string | null {
   if (deathSignalWrapper !== undefined) return deathSignalWrapper;
   deathSignalWrapper = null;
   if (process.platform !== 'linux') return null;
-  const found = findExecutable('/usr/bin/setpriv', undefined) ?? findExecutable('setpriv', process.env.PATH);
-  if (found) {
-    const help = spawnSync(found, ['--help'], {
-      encoding: 'utf8',
-      timeout: 5_000,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    if (help.status === 0 && help.stdout.includes('--pdeathsig')) deathSignalWrapper = found;
-  }
+  const found = setprivPath();
+  if (found && setprivKnowsPdeathsig(found)) deathSignalWrapper = found;
+  return deathSignalWrapper;
+}
+
+function setprivPath(): string | null {
+  return findExecutable('/usr/bin/setpriv', undefined) ?? findExecutable('setpriv', process.env.PATH);
+}
+
+function setprivKnowsPdeathsig(found: string): boolean {
+  const help = spawnSync(found, ['--help'], {
+    encoding: 'utf8',
+    timeout: 5_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return help.status === 0 && help.stdout.includes('--pdeathsig');
+}
+
+/**
+ * deathSignalSupport() without its `setpriv --help` on every run: the answer is kept on disk
+ * keyed by the setpriv binary, like FFmpeg's version (a short job should not pay a process start for it).
+ */
+async function deathSignalWrapperCached(): Promise<string | null> {
+  if (deathSignalWrapper !== undefined) return deathSignalWrapper;
+  if (process.platform !== 'linux') return deathSignalSupport();
+  const found = setprivPath();
+  if (!found) return deathSignalSupport();
+  const ok = await cachedFact('setpriv-pdeathsig', found, async () => setprivKnowsPdeathsig(found));
+  deathSignalWrapper = ok ? found : null;
   return deathSignalWrapper;
 }
 
@@ -100,15 +121,15 @@ function errnoError(code: string, message: string): NodeJS.ErrnoException {
  * when it cannot start: the command is checked before it goes through setpriv, so that a missing
  * binary is the same error with or without the wrapper.
  */
-export function startProcess(
+export async function startProcess(
   command: string,
   args: readonly string[],
   options: StartOptions = {},
 ): Promise<ChildHandle> {
   const env = options.env ?? process.env;
   const executable = findExecutable(command, env.PATH, env.PATHEXT);
-  if (!executable) return Promise.reject(errnoError('ENOENT', `${command}: not found or not executable`));
-  const wrapper = options.dieWithParent === false ? null : deathSignalSupport();
+  if (!executable) throw errnoError('ENOENT', `${command}: not found or not executable`);
+  const wrapper = options.dieWithParent === false ? null : await deathSignalWrapperCached();
   const [file, argv] = wrapper
     ? [wrapper, ['--pdeathsig', 'SIGKILL', '--', executable, ...args]]
     : [executable, [...args]];
