@@ -40,6 +40,43 @@ export const ERROR_CODES = {
   },
   output_write_failed: { status: 500, summary: 'The output could not be written or moved into place.' },
   internal_error: { status: 500, summary: 'An unexpected error; details are in the server log.' },
+  unauthorized: { status: 401, summary: 'No API key, or one that is unknown or revoked.' },
+  forbidden: { status: 403, summary: 'The key is valid but its role may not do this.' },
+  not_found: { status: 404, summary: 'No such route.' },
+  job_not_found: { status: 404, summary: 'No job with this id (or it belongs to someone else).' },
+  api_key_not_found: { status: 404, summary: 'No API key with this id (or it belongs to someone else).' },
+  method_not_allowed: { status: 405, summary: 'The route exists but not with this method.' },
+  job_terminal: {
+    status: 400,
+    summary: 'The job already completed, failed or was cancelled: it cannot be cancelled.',
+  },
+  job_not_retryable: { status: 400, summary: 'Only a failed or cancelled job can be retried.' },
+  idempotency_conflict: {
+    status: 409,
+    summary: 'The idempotency key was used before with a different request body.',
+  },
+  user_conflict: { status: 409, summary: 'A user of this name exists with another role.' },
+  payload_too_large: { status: 413, summary: 'The request body is larger than the configured limit.' },
+  unsupported_media_type: { status: 415, summary: 'The request body must be application/json.' },
+  rate_limited: {
+    status: 429,
+    summary: 'Too many requests for this key; Retry-After tells when to try again.',
+  },
+  too_many_jobs: {
+    status: 429,
+    summary: 'The user has as many unfinished jobs as allowed; wait for some to finish.',
+  },
+  worker_lost: {
+    status: 503,
+    summary: 'The worker running a task stopped answering; the task was retried until its attempts ran out.',
+  },
+  database_unavailable: { status: 503, summary: 'The database does not answer.' },
+  migration_mismatch: {
+    status: 500,
+    summary:
+      'The database schema does not match this version of mediaforge (a migration changed or is newer).',
+  },
+  shutting_down: { status: 503, summary: 'The server is stopping and takes no new work.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -86,12 +123,12 @@ export class AppError extends Error {
     this.details = options?.details;
   }
 
-  /** The public body. For a 5xx nothing but the registry's summary leaves the process. */
+  /**
+   * The public body. A 5xx tells only the registry's summary: its message may hold paths, SQL
+   * or a tool's output, which stay in the server log.
+   */
   toBody(): { error: ErrorCode; message: string; code: number; details?: Issue[] } {
-    const message =
-      this.status >= 500 && this.code === 'internal_error'
-        ? ERROR_CODES.internal_error.summary
-        : this.message;
+    const message = this.status >= 500 ? ERROR_CODES[this.code].summary : this.message;
     return this.details
       ? { error: this.code, message, code: this.status, details: this.details }
       : { error: this.code, message, code: this.status };
