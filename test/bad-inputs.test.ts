@@ -3,6 +3,7 @@
  * fails with its documented code (docs/errors.md) and leaves the media root exactly as it was —
  * no output, no temporary file, no folder, no changed file.
  */
+import { lstatSync } from 'node:fs';
 import { copyFile, link, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -15,6 +16,7 @@ import { executeJob, localTools, type MediaTools, prepareJob } from '../src/pipe
 import { mediaRoots } from '../src/storage/index.js';
 import { atimeMs, markUnread, snapshot } from './helpers/fs-state.js';
 import { listFiles, probeFile, runSpec, runSpecError, tempRoot, testBinaries } from './helpers/pipeline.js';
+import { makeMislabelled } from './helpers/sources.js';
 
 const FAST = { video: { codec: 'h264', preset: 'ultrafast' }, audio: { codec: 'aac' } };
 
@@ -444,6 +446,24 @@ describe('paths that lead out of the media root', () => {
     );
   });
 
+  it("a sprite's WebVTT track at the name of a link that leads outside: the link is replaced, not written through", async () => {
+    const { root, outer } = await setup();
+    await writeFile(join(outer, 'victim.txt'), 'precious');
+    await symlink(join(outer, 'victim.txt'), join(root, 'sheet.vtt'));
+    await runSpec(
+      job('in.mp4', {
+        operations: [{ op: 'sprite', input: 'in', output: 's', params: { interval: 0.5 } }],
+        id: 's',
+        destination: 'sheet.jpg',
+        codec: null,
+      }),
+      root,
+    );
+    expect(await readFile(join(outer, 'victim.txt'), 'utf8')).toBe('precious');
+    expect(lstatSync(join(root, 'sheet.vtt')).isFile()).toBe(true);
+    expect(await readFile(join(root, 'sheet.vtt'), 'utf8')).toMatch(/^WEBVTT/);
+  });
+
   it('a destination in a new folder under a symlinked folder: path_outside_root, no folder made outside', async () => {
     const { root, outer } = await setup();
     await symlink(outer, join(root, 'shared'));
@@ -493,6 +513,33 @@ describe('an output that would overwrite its input', () => {
     });
   });
 
+  it('a thumbnail series whose numbered name is an input: validation_error', async () => {
+    const { root } = await setup();
+    await copyFile(
+      await makeClip({ format: 'png', audio: false, size: '64x48' }),
+      join(root, 'thumb-0001.png'),
+    );
+    await refused(
+      {
+        inputs: [
+          { id: 'in', source: 'in.mp4' },
+          { id: 'logo', source: 'thumb-0001.png' },
+        ],
+        operations: [
+          { op: 'overlay', inputs: ['in', 'logo'], output: 'o' },
+          { op: 'thumbnail', input: 'o', output: 't', params: { every: 0.5 } },
+        ],
+        outputs: [{ id: 't', destination: 'thumb.png' }],
+      },
+      root,
+      {
+        code: 'validation_error',
+        issue: { path: 'outputs[0].destination', code: 'invalid_value' },
+        message: /thumb-0001\.png would overwrite an input/,
+      },
+    );
+  });
+
   it('read through a symlinked folder inside the root: validation_error', async () => {
     const { root } = await setup();
     await mkdir(join(root, 'media'));
@@ -536,6 +583,15 @@ describe('schemes and bytes that are not local paths', () => {
       });
     },
   );
+
+  it('a stray % in a file:// source: invalid_format, not an internal error', async () => {
+    const { root } = await setup();
+    await refused(job(`file://${root}/100%.mp4`), root, {
+      code: 'validation_error',
+      issue: { path: 'inputs[0].source', code: 'invalid_format' },
+      message: /%-escape/,
+    });
+  });
 
   it.each([
     ['a NUL byte in a source', (_r: string) => job('in.mp4\u0000.txt'), 'inputs[0].source'],
@@ -664,6 +720,16 @@ describe('inputs past the limits', () => {
     expect(listFiles(root)).toEqual(['in.mp4', 'out.mp4']);
   });
 
+  it('max_pixels: a 1920×1080 h264 MP4 whose sample entry says 32×16 is judged by its stream', async () => {
+    const { root } = await setup();
+    await copyFile(await makeMislabelled(), join(root, 'label.mp4'));
+    await refused(job('label.mp4'), root, {
+      code: 'input_too_large',
+      message: /1920x1080 is more than the 100000 pixel limit/,
+      settings: { max_pixels: 100_000 },
+    });
+  });
+
   it('max_input_seconds: a 1 s clip is refused at 0.5 s', async () => {
     const { root } = await setup();
     await refused(job('in.mp4'), root, {
@@ -675,6 +741,52 @@ describe('inputs past the limits', () => {
 });
 
 describe('outputs that cannot be written as asked', () => {
+  it('two sprite sheets whose WebVTT tracks would be one file: duplicate_id', async () => {
+    const { root } = await setup();
+    await refused(
+      {
+        inputs: [{ id: 'in', source: 'in.mp4' }],
+        operations: [
+          { op: 'sprite', input: 'in', output: 's', params: { interval: 0.5, columns: 2 } },
+          { op: 'sprite', input: 'in', output: 't', params: { interval: 1, columns: 1 } },
+        ],
+        outputs: [
+          { id: 's', destination: 'sheet.jpg' },
+          { id: 't', destination: 'sheet.png' },
+        ],
+      },
+      root,
+      {
+        code: 'validation_error',
+        issue: { path: 'outputs[1].destination', code: 'duplicate_id' },
+        message: /outputs\[0\] writes sheet\.vtt too/,
+      },
+    );
+  });
+
+  it("a thumbnail series whose numbered name is another output's destination: duplicate_id", async () => {
+    const { root } = await setup();
+    await refused(
+      {
+        inputs: [{ id: 'in', source: 'in.mp4' }],
+        operations: [
+          { op: 'thumbnail', input: 'in', output: 'series', params: { every: 0.5 } },
+          { op: 'thumbnail', input: 'in', output: 'one', params: { at: 0 } },
+        ],
+        outputs: [
+          { id: 'series', destination: 'pic.png' },
+          { id: 'one', destination: 'pic-0002.png' },
+        ],
+      },
+      root,
+      {
+        code: 'validation_error',
+        issue: { path: 'outputs[0].destination', code: 'duplicate_id' },
+        message: /outputs\[1\] writes pic-0002\.png too/,
+      },
+    );
+  });
+
   it('h264 in webm: incompatible_codec', async () => {
     const { root } = await setup();
     await refused(job('in.mp4', { destination: 'out.webm', codec: { video: { codec: 'h264' } } }), root, {

@@ -123,6 +123,29 @@ describe('mix', () => {
     await expectDuration(out, 3);
     await expectAsPlanned(plan, 0);
   });
+
+  it("written with audio none: only the first input's video, held as long as the mix", async () => {
+    const root = tempRoot();
+    await put(root, await makeClip({ seconds: 2 }), 'clip.mp4');
+    await put(root, await makeTone({ hz: 1000, seconds: 3 }), 'tone.wav');
+    const { plan } = await runPlanned(
+      {
+        inputs: [
+          { id: 'clip', source: 'clip.mp4' },
+          { id: 'tone', source: 'tone.wav' },
+        ],
+        operations: [{ op: 'mix', inputs: ['clip', 'tone'], output: 'out' }],
+        outputs: [
+          { id: 'out', destination: 'out.mp4', codec: { video: FAST.video, audio: { codec: 'none' } } },
+        ],
+      },
+      root,
+    );
+    const out = join(root, 'out.mp4');
+    expect(await streamsOf(out)).toBe('video/h264');
+    expect(await frameCount(out)).toBe(75);
+    await expectAsPlanned(plan, 0);
+  });
 });
 
 describe('extract_audio', () => {

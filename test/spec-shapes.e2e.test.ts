@@ -21,7 +21,7 @@ import {
 } from './helpers/e2e.js';
 import { decodedSeconds, frameCount, packets, probed } from './helpers/measure.js';
 import { listFiles, runSpec, runSpecError, tempRoot } from './helpers/pipeline.js';
-import { makeRotated } from './helpers/sources.js';
+import { makeCoverFirst, makeRotated } from './helpers/sources.js';
 
 describe('seed JobSpec shapes', () => {
   it('bare relative paths resolve under the media root; output folders are made', async () => {
@@ -221,5 +221,44 @@ describe('a phone video (rotated by its display matrix) written as it is', () =>
       rotation: undefined,
     });
     await expectAsPlanned(plan, 0, { sourcePadding: await sourcePadding(join(root, 'phone.mp4')) });
+  });
+});
+
+describe('an MP4 whose cover art comes before its video', () => {
+  // FFmpeg's `v:0` is then the cover; the planner describes the first video that is not a picture (`V:0`).
+  it('is scaled from its video, not from the cover', async () => {
+    const root = tempRoot();
+    await put(root, await makeCoverFirst(), 'in.mp4');
+    expect((await probed(join(root, 'in.mp4'))).streams[0]!.attachedPic).toBe(true);
+    const { plan } = await runPlanned(
+      {
+        inputs: [{ id: 'a', source: 'in.mp4' }],
+        operations: [{ op: 'scale', input: 'a', output: 's', params: { width: 160 } }],
+        outputs: [
+          {
+            id: 's',
+            destination: 'o.mp4',
+            codec: { video: { codec: 'h264', preset: 'ultrafast' }, audio: 'aac' },
+          },
+        ],
+      },
+      root,
+    );
+    expect(await frameCount(join(root, 'o.mp4'))).toBe(50); // the cover would give 1 frame
+    await expectAsPlanned(plan, 0);
+  });
+
+  it('is copied as its video, not as the cover', async () => {
+    const root = tempRoot();
+    await put(root, await makeCoverFirst(), 'in.mp4');
+    await runSpec(
+      {
+        inputs: [{ id: 'a', source: 'in.mp4' }],
+        outputs: [{ id: 'a', destination: 'copy.mkv', codec: { video: 'copy', audio: 'copy' } }],
+      },
+      root,
+    );
+    expect(await streamsOf(join(root, 'copy.mkv'))).toBe('video/h264 audio/aac');
+    expect(await frameCount(join(root, 'copy.mkv'))).toBe(50);
   });
 });

@@ -8,6 +8,7 @@ export * from './ffmpeg/render.js';
 export type { AnyOperator, Cost, FilterIO, FilterResult, Operator } from './operators/operator.js';
 export { getOperator, OPERATORS, operatorNames } from './operators/registry.js';
 export { operatorTable } from './operators/table.js';
+export * from './planner/files.js';
 export * from './planner/graph.js';
 export * from './planner/plan.js';
 export * from './planner/requirements.js';

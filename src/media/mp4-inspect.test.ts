@@ -1,8 +1,8 @@
-import { copyFile, truncate } from 'node:fs/promises';
+import { copyFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { probe } from './ffprobe.js';
-import { inspectMp4 } from './mp4-inspect.js';
+import { inspectMp4, isComplete } from './mp4-inspect.js';
 import { runProcess } from './process.js';
 import { ffmpegForTests, makeClip, mediaTempDir } from './test-support/make-media.js';
 
@@ -193,6 +193,20 @@ describe('inspectMp4 reads what ffprobe reads', () => {
         ]),
     ],
     [
+      'h264 1920x1080 (coded 1088 high, cropped in the SPS)',
+      () =>
+        encode('1080.mp4', [
+          '-f',
+          'lavfi',
+          '-i',
+          'testsrc2=size=1920x1080:rate=25:duration=0.2',
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+        ]),
+    ],
+    [
       'rotated 90',
       async () =>
         encode('r.mp4', ['-i', await makeClip({ seconds: 2 }), '-c', 'copy', '-metadata:s:v:0', 'rotate=90']),
@@ -247,5 +261,87 @@ describe('inspectMp4 reads what ffprobe reads', () => {
     await truncate(front, 30_000); // moov intact at the front, samples cut off
     expect(await inspectMp4(front)).toBeNull();
     expect(await inspectMp4(await makeClip({ format: 'mkv' }))).toBeNull();
+  });
+});
+
+describe('inspectMp4 on odd and hostile files', () => {
+  // Its moov indexes no samples and says 0 s: the moof boxes after it hold the samples.
+  it('a fragmented m4a is left to ffprobe (null), not read as lasting 0 s', async () => {
+    const f = await encode('frag.m4a', [
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=duration=30',
+      '-c:a',
+      'aac',
+      '-movflags',
+      'frag_keyframe+empty_moov',
+      '-f',
+      'mp4',
+    ]);
+    expect(await inspectMp4(f)).toBeNull();
+  });
+
+  it('a variable frame rate MP4 reads at its average rate, as ffprobe says', async () => {
+    // 10 frames 10 ms apart, then one every 100 ms: the first stts delta alone says 100 fps.
+    const f = await encode('vfr.mp4', [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=100:duration=4',
+      '-vf',
+      "select='lt(n,10)+not(mod(n,10))'",
+      '-fps_mode',
+      'passthrough',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-video_track_timescale',
+      '1000',
+    ]);
+    const mine = await inspectMp4(f);
+    const theirs = await probe(f, { ffprobe: process.env.MEDIAFORGE_FFPROBE ?? 'ffprobe' });
+    expect(mine!.streams[0]!.fps).toEqual(theirs.streams[0]!.fps); // 4900/391 ≈ 12.5
+  });
+
+  it('a faststart MP4 missing its last 200 bytes is not taken as whole (chunk ends, not starts)', async () => {
+    const f = await encode('fs-cut.mp4', [
+      ...lavfi,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:a',
+      'aac',
+      '-movflags',
+      '+faststart',
+    ]);
+    expect(await inspectMp4(f)).not.toBeNull();
+    await truncate(f, (await stat(f)).size - 200);
+    expect(await inspectMp4(f)).toBeNull();
+  });
+
+  it('decides an input only where the frame size comes from the stream (h264 SPS); hevc goes to ffprobe', async () => {
+    const h264 = await inspectMp4(await makeClip({ seconds: 1 }));
+    expect(isComplete(h264!)).toBe(true);
+    const hevc = await inspectMp4(
+      await encode('hevc-only.mp4', [
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=320x240:rate=25:duration=1',
+        '-c:v',
+        'libx265',
+        '-preset',
+        'ultrafast',
+        '-tag:v',
+        'hvc1',
+        '-x265-params',
+        'log-level=error',
+      ]),
+    );
+    expect(hevc!.streams[0]).toMatchObject({ codec: 'hevc', width: 320, height: 240 });
+    expect(isComplete(hevc!)).toBe(false);
   });
 });

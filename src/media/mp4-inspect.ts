@@ -6,7 +6,8 @@
  */
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { type MediaInfo, reduce, type StreamInfo } from '../core/index.js';
+import { type MediaInfo, type Rational, reduce, type StreamInfo } from '../core/index.js';
+import { avcCSize } from './h264-sps.js';
 
 interface Box {
   type: string;
@@ -180,6 +181,79 @@ function rotationOf(buf: Buffer, tkhd: Box): number {
   return deg === -180 ? 180 : -deg === 0 ? 0 : -deg;
 }
 
+/**
+ * Where the track's sample data ends: the largest chunk offset + the bytes of the samples stsc puts
+ * in that chunk (sizes from stsz). A file cut inside its last chunk still has every chunk START
+ * inside it. Null when the tables do not describe the same samples.
+ */
+function dataEnd(buf: Buffer, stbl: Box): number | null {
+  const stsz = child(buf, stbl, 'stsz');
+  const stsc = child(buf, stbl, 'stsc');
+  const co = child(buf, stbl, 'stco') ?? child(buf, stbl, 'co64');
+  if (!stsz || !stsc || !co) return null;
+  const fixed = buf.readUInt32BE(stsz.start + 4);
+  const samples = buf.readUInt32BE(stsz.start + 8);
+  const chunks = buf.readUInt32BE(co.start + 4);
+  const runs = buf.readUInt32BE(stsc.start + 4);
+  const wide = co.type === 'co64';
+  if (co.start + 8 + chunks * (wide ? 8 : 4) > co.end || stsc.start + 8 + runs * 12 > stsc.end) return null;
+  if (fixed === 0 && stsz.start + 12 + samples * 4 > stsz.end) return null;
+  let end = 0;
+  let sample = 0;
+  for (let run = 0; run < runs; run++) {
+    const at = stsc.start + 8 + run * 12;
+    const first = buf.readUInt32BE(at);
+    const last = run + 1 < runs ? buf.readUInt32BE(at + 12) - 1 : chunks;
+    const perChunk = buf.readUInt32BE(at + 4);
+    if (first < 1 || last > chunks) return null;
+    for (let c = first; c <= last; c++) {
+      if (sample + perChunk > samples) return null;
+      let bytes = fixed * perChunk;
+      if (fixed === 0)
+        for (let k = 0; k < perChunk; k++) bytes += buf.readUInt32BE(stsz.start + 12 + (sample + k) * 4);
+      sample += perChunk;
+      const offset = wide
+        ? Number(buf.readBigUInt64BE(co.start + 8 + (c - 1) * 8))
+        : buf.readUInt32BE(co.start + 8 + (c - 1) * 4);
+      end = Math.max(end, offset + bytes);
+    }
+  }
+  return sample === samples ? end : null;
+}
+
+/**
+ * The average frame rate as FFmpeg's MOV demuxer gives it (avg_frame_rate): frames × timescale /
+ * the sum of all stts deltas. The first delta alone is the rate only when the frames are evenly spaced.
+ */
+function averageFps(buf: Buffer, stts: Box, timescale: number): Rational | undefined {
+  let frames = 0;
+  let ticks = 0;
+  for (let i = 0, n = buf.readUInt32BE(stts.start + 4); i < n; i++) {
+    const count = buf.readUInt32BE(stts.start + 8 + i * 8);
+    frames += count;
+    ticks += count * buf.readUInt32BE(stts.start + 12 + i * 8);
+  }
+  if (!frames || !ticks || !timescale) return undefined;
+  const fps = reduce({ num: timescale * frames, den: ticks });
+  // FFmpeg bounds the fraction to 32 bits and rounds past that: leave such a rate to ffprobe.
+  return fps.num <= 0x7fffffff && fps.den <= 0x7fffffff ? fps : undefined;
+}
+
+/** Codecs whose frame size this reader checks against the stream's own parameter sets. */
+const SIZE_FROM_STREAM = new Set(['h264']);
+
+/**
+ * The frame size of a video sample entry, when the stream agrees with the label the muxer wrote
+ * there (for H.264, the SPS); for other codecs the label, which only an output check may trust.
+ */
+function videoSize(buf: Buffer, entry: Box): { width: number; height: number } | null {
+  const label = { width: buf.readUInt16BE(entry.start + 24), height: buf.readUInt16BE(entry.start + 26) };
+  if (entry.type !== 'avc1' && entry.type !== 'avc3') return label;
+  const avcC = child(buf, entry, 'avcC', 78);
+  const real = avcC && avcCSize(buf, avcC.start, avcC.end);
+  return real && real.width === label.width && real.height === label.height ? label : null;
+}
+
 /** Parses a moov box; `fileSize` bounds every sample. Null when anything is not as expected. */
 export function parseMoov(buf: Buffer, fileSize: number): MediaInfo | null {
   const moov = { type: 'moov', start: 0, end: buf.length };
@@ -189,8 +263,9 @@ export function parseMoov(buf: Buffer, fileSize: number): MediaInfo | null {
   const timescale = buf.readUInt32BE(mvhd.start + (v1 ? 20 : 12));
   const duration = v1 ? Number(buf.readBigUInt64BE(mvhd.start + 24)) : buf.readUInt32BE(mvhd.start + 16);
   if (!timescale) return null;
+  // A fragmented file indexes its samples in moof boxes after the moov: its moov says 0 s.
+  if (child(buf, moov, 'mvex')) return null;
   const streams: StreamInfo[] = [];
-  let lastByte = 0;
   for (const trak of boxes(buf, moov.start, moov.end)) {
     if (trak.type !== 'trak') continue;
     const tkhd = child(buf, trak, 'tkhd');
@@ -208,42 +283,28 @@ export function parseMoov(buf: Buffer, fileSize: number): MediaInfo | null {
     const mdur = mv1 ? Number(buf.readBigUInt64BE(mdhd.start + 24)) : buf.readUInt32BE(mdhd.start + 16);
     const stts = child(buf, stbl, 'stts');
     let frames = 0;
-    // A constant frame rate is one stts entry: timescale / sample delta (15360 / 512 = 30).
-    const delta = stts && buf.readUInt32BE(stts.start + 4) >= 1 ? buf.readUInt32BE(stts.start + 12) : 0;
     if (stts)
       for (let i = 0, n = buf.readUInt32BE(stts.start + 4); i < n; i++)
         frames += buf.readUInt32BE(stts.start + 8 + i * 8);
-    // Truncation: the last chunk and the sample bytes must lie inside the file.
-    const stco = child(buf, stbl, 'stco');
-    const co64 = child(buf, stbl, 'co64');
-    const stsz = child(buf, stbl, 'stsz');
-    if (stco)
-      for (let i = 0, n = buf.readUInt32BE(stco.start + 4); i < n; i++)
-        lastByte = Math.max(lastByte, buf.readUInt32BE(stco.start + 8 + i * 4));
-    if (co64)
-      for (let i = 0, n = buf.readUInt32BE(co64.start + 4); i < n; i++)
-        lastByte = Math.max(lastByte, Number(buf.readBigUInt64BE(co64.start + 8 + i * 8)));
-    if (stsz && buf.readUInt32BE(stsz.start + 4) === 0) {
-      let bytes = 0;
-      for (let i = 0, n = buf.readUInt32BE(stsz.start + 8); i < n; i++)
-        bytes += buf.readUInt32BE(stsz.start + 12 + i * 4);
-      if (bytes > fileSize) return null;
-    }
+    // Truncation: every chunk, to its last byte, must lie inside the file.
+    const end = dataEnd(buf, stbl);
+    if (end === null || end > fileSize || frames === 0) return null;
     const seconds = mts ? mdur / mts : undefined;
     const base = { index: streams.length, ...(seconds !== undefined ? { duration: seconds } : {}) };
     if (handler === 'vide') {
       const codec = VIDEO[entry.type];
-      if (!codec) return null;
+      const size = videoSize(buf, entry);
+      if (!codec || !size) return null;
       const rotation = rotationOf(buf, tkhd);
+      const fps = stts && averageFps(buf, stts, mts);
       streams.push({
         ...base,
         type: 'video',
         codec,
-        width: buf.readUInt16BE(entry.start + 24),
-        height: buf.readUInt16BE(entry.start + 26),
+        ...size,
         frames,
         ...(pixFmtOf(buf, entry) ? { pixFmt: pixFmtOf(buf, entry)! } : {}),
-        ...(delta && mts ? { fps: reduce({ num: mts, den: delta }) } : {}),
+        ...(fps ? { fps } : {}),
         ...(rotation ? { rotation } : {}),
       });
     } else if (handler === 'soun') {
@@ -264,7 +325,6 @@ export function parseMoov(buf: Buffer, fileSize: number): MediaInfo | null {
       });
     } else return null; // subtitles, chapters, timecode: let ffprobe say
   }
-  if (lastByte >= fileSize) return null;
   return {
     format: {
       name: 'mov,mp4,m4a,3gp,3g2,mj2',
@@ -278,13 +338,16 @@ export function parseMoov(buf: Buffer, fileSize: number): MediaInfo | null {
 
 const MAX_MOOV = 64 * 1024 * 1024;
 
-/** Everything the planner reads of an input is known: frame size, rate, pixel format, channels. */
+/**
+ * Everything the planner reads of an input is known: frame size, rate, pixel format, channels. An
+ * input's frame size decides its admission (max_pixels), so it must come from the stream itself.
+ */
 export function isComplete(info: MediaInfo): boolean {
   return (
     info.streams.length > 0 &&
     info.streams.every((s) =>
       s.type === 'video'
-        ? !!(s.width && s.height && s.fps && s.pixFmt)
+        ? !!(s.width && s.height && s.fps && s.pixFmt && SIZE_FROM_STREAM.has(s.codec))
         : s.type === 'audio'
           ? !!(s.channels && s.sampleRate)
           : false,

@@ -15,6 +15,7 @@ import {
   chooseEncoders,
   EncoderUnavailableError,
   type MediaInfo,
+  seriesPaths,
   type TaskOutput,
   type TaskSpec,
 } from '../core/index.js';
@@ -92,6 +93,10 @@ async function verifyAndCommit(
   if (s.tempDir) {
     const names = (await readdir(s.tempDir)).sort();
     if (names.length === 0) throw fail('produced no pictures');
+    // Only the names prepare checked may be written (it refused those that would replace an input).
+    const planned = new Set(seriesPaths(basename(s.final), s.out.image!.frames));
+    const odd = names.find((n) => !planned.has(n));
+    if (odd !== undefined) throw fail(`produced a picture that was not planned: ${odd}`);
     const info = await tools.probe(join(s.tempDir, names[0]!));
     const problems = checkOutput({ ...s.out.expect, duration: null, frames: 1 }, info);
     if (problems.length > 0) throw fail(problems.join('; '));
@@ -130,6 +135,26 @@ async function verifyAndCommit(
     );
   }
   return { files: [s.final], size, info };
+}
+
+/**
+ * A small text file beside an output, written like one: under a temporary name, then renamed into
+ * place, which replaces a link at that name instead of writing through it.
+ */
+async function writeSidecar(path: string, text: string, roots: MediaRoots): Promise<string> {
+  const final = await prepareDestination(path, roots);
+  const temp = join(dirname(final), `.${basename(final)}.mediaforge-${token()}.part`);
+  try {
+    await writeFile(temp, text, { flag: 'wx' });
+    await rename(temp, final);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw new AppError(
+      'output_write_failed',
+      `cannot write ${final}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+  return final;
 }
 
 export async function executeJob(job: PreparedJob, ctx: ExecuteContext): Promise<JobResult> {
@@ -210,8 +235,13 @@ async function runTask(
         const node = task.nodes.find((n) => n.id === s.out.sidecar!.node)!;
         const input =
           task.nodes.find((n) => n.id === node.inputs[0]) ?? task.inputs.find((i) => i.id === node.inputs[0]);
-        await writeFile(s.out.sidecar.path, spriteVttFor(node.params, input!.meta, basename(s.final)));
-        c.files.push(s.out.sidecar.path);
+        c.files.push(
+          await writeSidecar(
+            s.out.sidecar.path,
+            spriteVttFor(node.params, input!.meta, basename(s.final)),
+            ctx.roots,
+          ),
+        );
       }
       done.push({ index: s.out.index, id: s.out.node, ...c });
     }

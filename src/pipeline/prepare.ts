@@ -3,6 +3,7 @@
  * them (allowed demuxers, size limits), then plan. Nothing is written here, so a bad job fails
  * with nothing on disk.
  */
+import { basename } from 'node:path';
 import {
   AppError,
   admitInput,
@@ -17,6 +18,7 @@ import {
   validateJobSpec,
   validationError,
   versionProblems,
+  writtenFiles,
 } from '../core/index.js';
 import { confirmSource, fileIdentity, type MediaRoots, resolveLocation } from '../storage/index.js';
 import type { MediaTools } from './tools.js';
@@ -133,5 +135,37 @@ export async function prepareJob(doc: unknown, ctx: PrepareContext): Promise<Pre
 
   const planning = planJob(validation.value, metas, { inputs: inputPaths, outputs: outputPaths });
   if (!planning.ok) throw validationError(planning.issues);
+  await checkWrittenFiles(planning.plan, outputPaths, inputFiles);
   return { spec, plan: planning.plan, probes };
+}
+
+/**
+ * The files an output writes besides its destination (a series' numbered pictures, a sprite's
+ * WebVTT) are known only once planned: each must not be an input, nor what another output writes.
+ */
+async function checkWrittenFiles(
+  plan: Plan,
+  destinations: readonly string[],
+  inputFiles: ReadonlySet<string | null>,
+): Promise<void> {
+  const issues: Issue[] = [];
+  const writer = new Map(destinations.map((p, j) => [p, j]));
+  for (const out of plan.tasks.flatMap((t) => t.outputs)) {
+    const at = `outputs[${out.index}].destination`;
+    for (const f of writtenFiles(out)) {
+      if (f === out.path) continue; // checked with the destinations
+      const prior = writer.get(f);
+      if (prior !== undefined && prior !== out.index)
+        issues.push({
+          path: at,
+          code: 'duplicate_id',
+          message: `outputs[${prior}] writes ${basename(f)} too`,
+        });
+      writer.set(f, out.index);
+      const id = await fileIdentity(f); // inputs exist: an input at this name has its identity
+      if (id !== null && inputFiles.has(id))
+        issues.push({ path: at, code: 'invalid_value', message: `${basename(f)} would overwrite an input` });
+    }
+  }
+  if (issues.length > 0) throw validationError(issues);
 }

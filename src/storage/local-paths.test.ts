@@ -42,6 +42,8 @@ describe('resolveLocation (lexical, no file system)', () => {
     ['file:///etc/passwd', 'path_outside_root'],
     ['file:///srv/media/%2e%2e/%2e%2e/etc/passwd', 'path_outside_root'],
     ['file:///srv/media/a%00.mp4', 'invalid_value'],
+    ['file:///srv/media/100%.mp4', 'invalid_format'],
+    ['file:///srv/media/%E2%82.mp4', 'invalid_format'],
     ['a\u0000.mp4', 'invalid_value'],
     ['file://evil.example/x.mp4', 'unsupported_source'],
     ['http://127.0.0.1/x.mp4', 'unsupported_source'],

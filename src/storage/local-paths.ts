@@ -46,7 +46,11 @@ export function resolveLocation(
     if (url.host !== '' && url.host !== 'localhost')
       return bad('unsupported_source', 'file:// URLs must name a local path (file:///...)');
     if (url.search || url.hash) return bad('invalid_format', 'file:// URLs take no query or fragment');
-    p = decodeURIComponent(url.pathname);
+    try {
+      p = decodeURIComponent(url.pathname);
+    } catch {
+      return bad('invalid_format', 'bad %-escape in file:// URL (write a literal % as %25)');
+    }
     if (p.includes('\u0000')) return bad('invalid_value', 'contains a NUL byte');
   } else if (scheme && scheme.length > 1) {
     // One-letter "schemes" are Windows drive letters, which are simply not our paths.

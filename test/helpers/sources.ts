@@ -1,8 +1,10 @@
 /**
  * Media the end-to-end tests need beyond makeClip, made once per test process by the real FFmpeg from
  * lavfi sources: plain tones, a tone that steps down, solid quarters, a brightness ramp, a rotated
- * phone video, 5.1 audio, interlaced video; and how to read the colours and the ramp back.
+ * phone video, an MP4 with its cover art first, one with a false frame size, 5.1 audio, interlaced video; and how to read the
+ * colours and the ramp back.
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { runProcess, stderrSummary } from '../../src/media/index.js';
@@ -101,6 +103,66 @@ export function expectRampFrame(s: { y: number }, frame: number): void {
 export async function makeRotated(seconds = 1): Promise<string> {
   const clip = await makeClip({ seconds });
   return once(`rotated-${seconds}.mp4`, ['-i', clip, ...words('-map 0 -c copy -metadata:s:v:0 rotate=90')]);
+}
+
+/**
+ * An MP4 whose cover art comes before its video: makeClip's 2 s clip with a PNG attached as a
+ * picture, its moov children reordered so udta (where the cover lives) precedes the traks. Same
+ * bytes, same moov size: FFmpeg then numbers the cover as the first video stream (`v:0`).
+ */
+export function makeCoverFirst(): Promise<string> {
+  const file = join(mediaTempDir(), 'cover-first.mp4');
+  let pending = made.get(file);
+  if (!pending) {
+    pending = (async () => {
+      const withCover = await once('with-cover.mp4', [
+        ...['-i', await makeClip({ seconds: 2 })],
+        ...['-i', await makeClip({ format: 'png', audio: false, size: '64x64' })],
+        ...words('-map 0 -map 1 -c copy -disposition:v:1 attached_pic'),
+      ]);
+      const b = await readFile(withCover);
+      let at = -1;
+      let size = 0;
+      for (let p = 0; p < b.length; p += b.readUInt32BE(p))
+        if (b.toString('latin1', p + 4, p + 8) === 'moov') [at, size] = [p, b.readUInt32BE(p)];
+      const kids: Array<[string, Buffer]> = [];
+      for (let q = at + 8; q < at + size; q += b.readUInt32BE(q))
+        kids.push([b.toString('latin1', q + 4, q + 8), b.subarray(q, q + b.readUInt32BE(q))]);
+      const rank = (t: string) => (t === 'mvhd' ? 0 : t === 'udta' ? 1 : 2);
+      kids.sort((x, y) => rank(x[0]) - rank(y[0]));
+      const moved = [b.subarray(0, at + 8), ...kids.map((k) => k[1]), b.subarray(at + size)];
+      await writeFile(file, Buffer.concat(moved));
+      return file;
+    })();
+    made.set(file, pending);
+  }
+  return pending;
+}
+
+/**
+ * 1 s of 1920x1080 h264 in an MP4 whose avc1 sample entry says 32x16: a label the muxer writes and
+ * FFmpeg's decoder ignores (it sizes pictures from the SPS).
+ */
+export function makeMislabelled(): Promise<string> {
+  const file = join(mediaTempDir(), 'mislabelled.mp4');
+  let pending = made.get(file);
+  if (!pending) {
+    pending = (async () => {
+      const b = await readFile(
+        await once('full-hd.mp4', [
+          ...['-f', 'lavfi', '-i', 'testsrc2=size=1920x1080:rate=25:duration=1'],
+          ...H264,
+        ]),
+      );
+      const entry = b.indexOf('avc1', b.indexOf('stsd'));
+      b.writeUInt16BE(32, entry + 4 + 24);
+      b.writeUInt16BE(16, entry + 4 + 26);
+      await writeFile(file, b);
+      return file;
+    })();
+    made.set(file, pending);
+  }
+  return pending;
 }
 
 /** Six-channel (5.1) PCM audio: makeClip's tone, upmixed. */

@@ -51,7 +51,8 @@ function renderArgs(args: FilterArgs | undefined): string {
 function pads(labels: readonly string[]): string {
   return labels
     .map((l) => {
-      if (!LABEL.test(l)) throw new Error(`bad pad label: ${l}`);
+      // A missing pad (`undefined`) must not pass as the label "undefined".
+      if (typeof l !== 'string' || !LABEL.test(l)) throw new Error(`bad pad label: ${l}`);
       return `[${l}]`;
     })
     .join('');

@@ -12,6 +12,12 @@ import { type FilterNode, labeller } from './filtergraph.js';
 type Kind = 'video' | 'audio';
 const KINDS: readonly Kind[] = ['video', 'audio'];
 
+/**
+ * Input `i`'s stream of a kind, as FFmpeg selects it. `V` (not `v`) skips attached pictures: the
+ * planner's meta describes the first video that is not cover art, and an MP4 may list the cover first.
+ */
+const inputStream = (i: number, k: Kind) => `${i}:${k === 'video' ? 'V' : 'a'}:0`;
+
 export interface RenderedTask {
   nodes: FilterNode[];
   /** Per task output (same order): the `-map` argument for its video and audio, when written. */
@@ -85,7 +91,7 @@ export function renderTask(
   task.inputs.forEach((inp, i) => {
     for (const k of KINDS)
       if (needs.get(inp.id)?.has(k) && (readers.get(key(inp.id, k)) ?? 0) > 0)
-        offer(inp.id, k, `${i}:${k[0]}:0`);
+        offer(inp.id, k, inputStream(i, k));
   });
 
   // 3. Each operator, in order.
@@ -133,9 +139,9 @@ export function renderTask(
     const i = inputIndex.get(o.node);
     const m: { video?: string; audio?: string } = {};
     if ((o.video || o.image) && metaOf.get(o.node)?.video)
-      m.video = i !== undefined ? `${i}:v:0` : asMap(take(o.node, 'video'));
+      m.video = i !== undefined ? inputStream(i, 'video') : asMap(take(o.node, 'video'));
     if (o.audio && metaOf.get(o.node)?.audio)
-      m.audio = i !== undefined ? `${i}:a:0` : asMap(take(o.node, 'audio'));
+      m.audio = i !== undefined ? inputStream(i, 'audio') : asMap(take(o.node, 'audio'));
     return m;
   });
   const measureMap = task.measure ? asMap(take(task.measure, 'audio')) : undefined;

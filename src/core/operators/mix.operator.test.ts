@@ -123,4 +123,12 @@ describe('mix filter', () => {
     );
     expect(r.video).toBeUndefined();
   });
+
+  it('mixes nothing when no audio pad comes in (written with audio none): only the video is fitted', () => {
+    const p = mix.params.parse({});
+    const inputs = [{ video: '0:v', meta: CLIP }, { meta: VOICE }];
+    const r = mix.filter(p, { inputs, meta: mix.output(p, [CLIP, VOICE]), label: labeller() });
+    expect(renderGraph(r.nodes)).toBe('[0:v]tpad=stop_mode=clone:stop_duration=8[tpad_0]');
+    expect(r).toEqual({ nodes: r.nodes, video: 'tpad_0' });
+  });
 });

@@ -56,30 +56,35 @@ export const mix: Operator<MixParams> = {
   requires: (p) =>
     p.normalize ? null : { ffmpeg: [4, 4], feature: 'mix with normalize: false (amix normalize)' },
   filter: (p, io) => {
-    const audio = io.label('amix');
-    const out = io.label('aformat');
-    const { sampleRate, channels } = io.meta.audio!;
-    const nodes: FilterNode[] = [
-      {
-        name: 'amix',
-        args: {
-          inputs: io.inputs.length,
-          duration: p.duration,
-          ...(p.weights ? { weights: p.weights.map(escapeValue).join(' ') } : {}),
-          // amix always normalises before FFmpeg 4.4, which added the option: name it only to turn it off.
-          normalize: p.normalize ? undefined : false,
+    const nodes: FilterNode[] = [];
+    let out: string | undefined;
+    // Audio pads come in only when an output writes the mix's audio: with `audio: none`, no amix.
+    if (io.inputs.every((i) => i.audio !== undefined)) {
+      const audio = io.label('amix');
+      out = io.label('aformat');
+      const { sampleRate, channels } = io.meta.audio!;
+      nodes.push(
+        {
+          name: 'amix',
+          args: {
+            inputs: io.inputs.length,
+            duration: p.duration,
+            ...(p.weights ? { weights: p.weights.map(escapeValue).join(' ') } : {}),
+            // amix always normalises before FFmpeg 4.4, which added the option: name it only to turn it off.
+            normalize: p.normalize ? undefined : false,
+          },
+          in: io.inputs.map((i) => i.audio!),
+          out: [audio],
         },
-        in: io.inputs.map((i) => i.audio!),
-        out: [audio],
-      },
-      // Pins the format amix would otherwise negotiate on its own; `Nc` is FFmpeg's default layout for N channels.
-      {
-        name: 'aformat',
-        args: { sample_rates: sampleRate, channel_layouts: `${channels}c` },
-        in: [audio],
-        out: [out],
-      },
-    ];
+        // Pins the format amix would otherwise negotiate on its own; `Nc` is FFmpeg's default layout for N channels.
+        {
+          name: 'aformat',
+          args: { sample_rates: sampleRate, channel_layouts: `${channels}c` },
+          in: [audio],
+          out: [out],
+        },
+      );
+    }
     const first = io.inputs[0]!;
     let video = first.video;
     // The picture lasts as long as the mix: cut where a shorter mix ends (shortest), and hold the last
@@ -100,7 +105,7 @@ export const mix: Operator<MixParams> = {
       );
       video = fitted;
     }
-    return { nodes, audio: out, ...(video === undefined ? {} : { video }) };
+    return { nodes, ...(out === undefined ? {} : { audio: out }), ...(video === undefined ? {} : { video }) };
   },
   chunkSafe: false,
 };

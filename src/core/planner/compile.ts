@@ -7,6 +7,7 @@
 import { getOperator } from '../operators/registry.js';
 import type { StreamMeta } from '../spec/media-info.js';
 import type { TaskNode, TaskSpec } from '../spec/task-spec.schema.js';
+import { vttPath } from './files.js';
 import { operationInputs } from './graph.js';
 import type { ResolvedOutput } from './outputs.js';
 import type { Placement } from './plan.js';
@@ -41,12 +42,6 @@ function upstream(valid: ValidSpec, id: string): string[] {
   };
   walk(id);
   return valid.graph.order.filter((n) => seen.has(n));
-}
-
-function vttPath(path: string): string {
-  const slash = path.lastIndexOf('/');
-  const dot = path.lastIndexOf('.');
-  return `${dot > slash ? path.slice(0, dot) : path}.vtt`;
 }
 
 export function compileTasks(

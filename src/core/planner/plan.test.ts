@@ -69,7 +69,7 @@ describe('planJob', () => {
       '-i',
       'file:/media/in.mkv',
       '-filter_complex',
-      '[0:v:0]trim=start=10:duration=30[trim_0];[trim_0]setpts=PTS-STARTPTS[setpts_1];[0:a:0]atrim=start=10:duration=30[atrim_2];[atrim_2]asetpts=PTS-STARTPTS[asetpts_3];[setpts_1]scale=w=1280:h=720:flags=bicubic[scale_4];[scale_4]setsar=1[setsar_5]',
+      '[0:V:0]trim=start=10:duration=30[trim_0];[trim_0]setpts=PTS-STARTPTS[setpts_1];[0:a:0]atrim=start=10:duration=30[atrim_2];[atrim_2]asetpts=PTS-STARTPTS[asetpts_3];[setpts_1]scale=w=1280:h=720:flags=bicubic[scale_4];[scale_4]setsar=1[setsar_5]',
       '-map',
       '[setsar_5]',
       '-map',
@@ -119,7 +119,7 @@ describe('planJob', () => {
     expect(r.plan.tasks).toHaveLength(1);
     const args = buildArgs(r.plan.tasks[0]!, encoders);
     const graph = args[args.indexOf('-filter_complex') + 1]!;
-    expect(graph).toContain('[0:v:0]split=2[src_v_0][src_v_1]');
+    expect(graph).toContain('[0:V:0]split=2[src_v_0][src_v_1]');
     expect(graph).toContain('[0:a:0]asplit=2');
     expect(args.join(' ')).toContain('-map 0:a:0 -c:a libmp3lame -b:a 192000 -f mp3 file:/media/audio.mp3');
     expect(
