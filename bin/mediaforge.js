@@ -8,7 +8,7 @@ import module from 'node:module';
 // V8 keeps compiled bytecode on disk between runs.
 module.enableCompileCache?.();
 
-const bundle = new URL('../dist/mediaforge.mjs', import.meta.url);
+const bundle = new URL('../dist/bundle/mediaforge.mjs', import.meta.url);
 const { main } = await import(existsSync(bundle) ? bundle.href : '../dist/cli/index.js');
 main(process.argv).then(
   (code) => {

@@ -112,9 +112,12 @@ CREATE TABLE events (
 CREATE INDEX events_job ON events (job_id, id);
 
 -- Every new event wakes whoever listens, in this process (PGlite) or on any replica (PostgreSQL).
+-- Notifications are per database, not per schema: the payload names the schema, and listeners
+-- of other deployments sharing the database ignore it.
 CREATE FUNCTION mediaforge_notify_event() RETURNS trigger AS $$
 BEGIN
-  PERFORM pg_notify('mediaforge_events', json_build_object('id', NEW.id, 'job', NEW.job_id, 'type', NEW.type)::text);
+  PERFORM pg_notify('mediaforge_events', json_build_object(
+    'schema', TG_TABLE_SCHEMA, 'id', NEW.id, 'job', NEW.job_id, 'type', NEW.type)::text);
   RETURN NEW;
 END;
 $$ LANGUAGE plpgsql;

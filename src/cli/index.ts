@@ -73,6 +73,28 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
       code = await demoCommand(o, io);
     });
 
+  const server = (c: Command) =>
+    c
+      .option('--data <dir>', 'data folder: embedded database, admin key, default media root', undefined)
+      .option('--port <port>', 'HTTP port (0 picks a free one)')
+      .option('--host <host>', 'address to listen on')
+      .option('--media-root <dir>', 'folder job paths resolve under (default: DATA/media)')
+      .option('--config <file>', 'YAML settings file');
+  server(
+    program.command('up').description('orchestrator + one local worker + embedded database: the quick start'),
+  ).action(async (o) => {
+    const { upCommand } = await import('./up.js');
+    code = await upCommand(o, io, true);
+  });
+  server(
+    program
+      .command('orchestrator')
+      .description('the control plane alone (DATABASE_URL=postgres://… for a PostgreSQL server)'),
+  ).action(async (o) => {
+    const { upCommand } = await import('./up.js');
+    code = await upCommand(o, io, false);
+  });
+
   try {
     await program.parseAsync([...argv]);
   } catch (e) {

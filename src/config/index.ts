@@ -1,3 +1,3 @@
 export { type LoadOptions, loadConfig } from './load.js';
-export { CommonSettings, RESERVED_ENV, ROLES, type Role, RunConfig } from './schema.js';
+export { CommonSettings, OrchestratorConfig, RESERVED_ENV, ROLES, type Role, RunConfig } from './schema.js';
 export { settingsTable } from './table.js';

@@ -64,8 +64,85 @@ export const CommonSettings = {
 export const RunConfig = z.strictObject({ ...CommonSettings });
 export type RunConfig = z.infer<typeof RunConfig>;
 
-export const ROLES = { run: RunConfig } as const;
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** `mediaforge up` and `mediaforge orchestrator`: the control plane (and, for up, its local worker). */
+export const OrchestratorConfig = z.strictObject({
+  ...CommonSettings,
+  data_dir: z.string().min(1).default('data').meta({
+    description:
+      'Folder of the embedded database (`db/`), the admin key file and, by default, the media root (`media/`).',
+  }),
+  database_url: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional()
+    .meta({
+      description: 'PostgreSQL server to use instead of the embedded database (also read from DATABASE_URL).',
+    }),
+  database_schema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain lower-case identifier')
+    .optional()
+    .meta({ description: "PostgreSQL schema holding the tables (default: the server's search_path)." }),
+  host: z.string().min(1).default('127.0.0.1').meta({ description: 'Address the HTTP API listens on.' }),
+  port: int(8080, 0, 65_535).meta({ description: 'Port of the HTTP API; 0 picks a free one.' }),
+  admin_key: z.string().min(16, 'must be at least 16 characters').max(512).optional().meta({
+    description:
+      'The admin API key; when unset one is generated on first start and saved in the data folder.',
+  }),
+  body_limit_bytes: int(1_048_576, 1024, 64 * 1_048_576).meta({
+    description: 'Largest request body accepted (413 above).',
+  }),
+  max_inputs: int(16, 1, 16).meta({ description: 'Most inputs one job may have (at most 16).' }),
+  max_operations: int(64, 1, 64).meta({ description: 'Most operations one job may have (at most 64).' }),
+  max_outputs: int(16, 1, 16).meta({ description: 'Most outputs one job may have (at most 16).' }),
+  rate_limit_per_minute: int(6000, 0, 10_000_000).meta({
+    description: 'Requests per minute per API key (429 above); 0 turns the limit off.',
+  }),
+  max_jobs_in_flight: int(1000, 1, 10_000_000).meta({
+    description: 'Most pending or processing jobs per user (429 above).',
+  }),
+  cors_origins: z
+    .preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
+      z.array(z.string().min(1)),
+    )
+    .default([])
+    .meta({ description: 'Origins allowed to call the API from a browser (`,`-separated; `*` for any).' }),
+  retention_days: seconds(30, 36_500).meta({
+    description: 'Finished jobs and their events are deleted after this many days; 0 keeps them.',
+  }),
+  max_attempts: int(3, 1, 100).meta({
+    description: 'Attempts of a task (after a lost worker or a retryable failure) before its job fails.',
+  }),
+  shutdown_grace_seconds: seconds(30, 3600).meta({
+    description: 'On SIGTERM, how long running tasks may finish before they are stopped and handed back.',
+  }),
+  worker_timeout_seconds: seconds(45, 3600, 1).meta({
+    description: 'A worker not heard from for this long is offline and its tasks are re-queued.',
+  }),
+  local_worker_slots: int(0, 0, 64).meta({
+    description: 'Tasks the local worker of `up` runs at once; 0 picks from cores and memory (1 on 2 cores).',
+  }),
+});
+export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
+
+export const ROLES = { run: RunConfig, orchestrator: OrchestratorConfig } as const;
 export type Role = keyof typeof ROLES;
 
 /** Environment variables read by the launcher scripts, not by a role's schema. */
-export const RESERVED_ENV = ['MEDIAFORGE_NODE_DIR', 'MEDIAFORGE_CONFIG'] as const;
+export const RESERVED_ENV = [
+  'MEDIAFORGE_NODE_DIR',
+  'MEDIAFORGE_CONFIG',
+  // The CLI client's server and key, and the test suite's database.
+  'MEDIAFORGE_URL',
+  'MEDIAFORGE_KEY',
+  'MEDIAFORGE_TEST_DATABASE_URL',
+] as const;

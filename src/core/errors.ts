@@ -50,6 +50,8 @@ export const ERROR_CODES = {
     status: 400,
     summary: 'The job already completed, failed or was cancelled: it cannot be cancelled.',
   },
+  plan_not_ready: { status: 409, summary: 'The job is not planned yet; try again once it is queued.' },
+  operator_not_found: { status: 404, summary: 'No operator of this name.' },
   job_not_retryable: { status: 400, summary: 'Only a failed or cancelled job can be retried.' },
   idempotency_conflict: {
     status: 409,

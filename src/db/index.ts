@@ -1,4 +1,16 @@
+export { type EventRow, EventsRepository } from './events.repository.js';
+export {
+  type InsertResult,
+  type JobRow,
+  JobsRepository,
+  type ListFilter,
+  type NewJob,
+  type StopTask,
+} from './jobs.repository.js';
+export { type ApiKeyView, hashKey, KeysRepository, newKey, type Principal } from './keys.repository.js';
 export { loadMigrations, type Migration, migrate, migrationsCurrent, migrationsDir } from './migrate.js';
 export type { JobState, Role, StoredError, Tables, TaskState } from './schema.js';
 export { json } from './schema.js';
 export { EVENTS_CHANNEL, openStore, type Store, type StoreOptions } from './store.js';
+export { type TaskRow, TasksRepository } from './tasks.repository.js';
+export { type WorkerRegistration, type WorkerRow, WorkersRepository } from './workers.repository.js';

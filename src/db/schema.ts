@@ -5,6 +5,7 @@
 import type { ColumnType, Generated } from 'kysely';
 
 type Json<T> = ColumnType<T, string, string>;
+type JsonWithDefault<T> = ColumnType<T, string | undefined, string>;
 type JsonOrNull<T> = ColumnType<T | null, string | null | undefined, string | null>;
 type Stamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type StampOrNull = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
@@ -69,7 +70,7 @@ export interface WorkersTable {
   state: 'online' | 'offline' | 'error' | 'maintenance';
   session: string;
   capabilities: Json<Record<string, unknown>>;
-  telemetry: Json<Record<string, unknown>>;
+  telemetry: JsonWithDefault<Record<string, unknown>>;
   labels: Json<string[]>;
   max_concurrent: Generated<number>;
   draining: Generated<boolean>;
@@ -107,7 +108,7 @@ export interface EventsTable {
   task_id: string | null;
   worker_id: string | null;
   type: string;
-  data: Json<Record<string, unknown>>;
+  data: JsonWithDefault<Record<string, unknown>>;
   created_at: Stamp;
 }
 

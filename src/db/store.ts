@@ -154,6 +154,14 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   }
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   const listeners = fanOut();
+  const own = (await sql<{ s: string }>`SELECT current_schema() AS s`.execute(db)).rows[0]?.s;
+  const ours = (payload: string) => {
+    try {
+      return (JSON.parse(payload) as { schema?: string }).schema === own;
+    } catch {
+      return false;
+    }
+  };
   let closed = false;
 
   // LISTEN needs a connection of its own, kept open; it reconnects when the server drops it.
@@ -162,7 +170,7 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
     if (closed) return;
     const c = new pg.Client(clientConfig);
     c.on('notification', (m) => {
-      if (m.channel === EVENTS_CHANNEL && m.payload) listeners.emit(m.payload);
+      if (m.channel === EVENTS_CHANNEL && m.payload && ours(m.payload)) listeners.emit(m.payload);
     });
     c.on('error', () => {
       listener = null;

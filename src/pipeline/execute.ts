@@ -184,6 +184,48 @@ export async function executeJob(job: PreparedJob, ctx: ExecuteContext): Promise
   return { outputs: written.sort((a, b) => a.index - b.index), ffmpegMs: Math.round(timing.ffmpegMs) };
 }
 
+export interface TaskResult {
+  outputs: WrittenOutput[];
+  /** What a measure task found (loudnorm's first pass), for the tasks that read it. */
+  analysis?: Record<string, unknown>;
+  ffmpegMs: number;
+}
+
+/**
+ * One task on its own, as a worker runs it: `analysis` holds, by node id, the results of the
+ * measure tasks it depends on (the orchestrator carries them from those tasks' reports).
+ */
+export async function executeTask(
+  task: TaskSpec,
+  ctx: Omit<ExecuteContext, 'onProgress'> & {
+    analysis: Readonly<Record<string, Record<string, unknown>>>;
+    onProgress?: (p: Progress) => void;
+  },
+): Promise<TaskResult> {
+  if (ctx.signal?.aborted) throw new AppError('cancelled', 'the task was cancelled');
+  const encoders = chooseEncoders(await ctx.tools.encoders());
+  const byTask: Record<string, Record<string, unknown>> = {};
+  for (const [node, from] of Object.entries(task.analysis_from)) {
+    const a = ctx.analysis[node];
+    if (a) byTask[from] = a;
+  }
+  const timing = { ffmpegMs: 0 };
+  const outputs = await runTask(task, {
+    ...ctx,
+    onProgress: undefined,
+    encoders,
+    analysis: byTask,
+    report: (p) => ctx.onProgress?.(p),
+    timing,
+  });
+  const measured = byTask[task.id];
+  return {
+    outputs: outputs.sort((a, b) => a.index - b.index),
+    ...(task.kind === 'measure' && measured ? { analysis: measured } : {}),
+    ffmpegMs: Math.round(timing.ffmpegMs),
+  };
+}
+
 async function runTask(
   task: TaskSpec,
   ctx: ExecuteContext & {

@@ -1,8 +1,10 @@
 export {
   type ExecuteContext,
   executeJob,
+  executeTask,
   type JobProgress,
   type JobResult,
+  type TaskResult,
   type WrittenOutput,
 } from './execute.js';
 export { localTools } from './local-tools.js';

@@ -1,0 +1,185 @@
+/**
+ * `mediaforge up` (orchestrator + one local worker + embedded database) and `mediaforge
+ * orchestrator` (the control plane alone). Both stop on SIGTERM/SIGINT: no new requests, running
+ * tasks get the grace period, then they are stopped and handed back for the next start.
+ */
+import { createHash } from 'node:crypto';
+import { availableParallelism, hostname, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfig, type OrchestratorConfig } from '../config/index.js';
+import { resolveBinaries, runFfmpeg } from '../media/index.js';
+import { type RunningOrchestrator, startOrchestrator } from '../orchestrator/index.js';
+import { LocalWorker } from '../worker/index.js';
+import { EXIT_OK, type Io, reportError } from './output.js';
+
+export interface UpOptions {
+  data?: string;
+  port?: string;
+  host?: string;
+  mediaRoot?: string;
+  config?: string;
+  worker?: boolean;
+}
+
+/** Slots for the local worker: one per 4 cores and 2 GiB, at least 1 (so 1 on a 2-core board). */
+export function defaultSlots(cores = availableParallelism(), memBytes = totalmem()): number {
+  return Math.max(1, Math.min(Math.floor(cores / 4), Math.floor(memBytes / 2 ** 31)));
+}
+
+export interface Started {
+  config: Readonly<OrchestratorConfig>;
+  ffmpeg: string;
+  orchestrator: RunningOrchestrator;
+  worker: LocalWorker | null;
+  stop(): Promise<void>;
+}
+
+/** Starts the processes of `up` (or `orchestrator` when withWorker is false); for tests and the CLI. */
+export async function startUp(
+  config: Readonly<OrchestratorConfig>,
+  env: Readonly<Record<string, string | undefined>>,
+  withWorker: boolean,
+): Promise<Started> {
+  const binaries = await resolveBinaries({
+    ...(config.ffmpeg ? { ffmpeg: config.ffmpeg } : {}),
+    ...(config.ffprobe ? { ffprobe: config.ffprobe } : {}),
+    env,
+  });
+  const orch = await startOrchestrator({ config, binaries });
+  let worker: LocalWorker | null = null;
+  if (withWorker) {
+    worker = new LocalWorker(
+      {
+        roots: orch.roots,
+        tools: orch.tools,
+        threads: config.threads,
+        logger: orch.logger.child({ worker: 'local' }),
+      },
+      config.local_worker_slots || defaultSlots(),
+    );
+    // One id per machine and data folder: a restart is a new session of the same worker, and the
+    // tasks the old session held are rescued at once.
+    const id = `local-${createHash('sha256')
+      .update(`${hostname()}:${resolve(config.data_dir)}`)
+      .digest('hex')
+      .slice(0, 12)}`;
+    const { sink } = await orch.control.attachWorker(
+      {
+        id,
+        name: `${hostname()} (local)`,
+        url: null,
+        maxConcurrent: worker.slots,
+        capabilities: { local: true },
+      },
+      worker,
+    );
+    worker.connect(sink);
+  }
+  let stopping: Promise<void> | null = null;
+  return {
+    config,
+    ffmpeg: binaries.ffmpeg.path,
+    orchestrator: orch,
+    worker,
+    stop() {
+      stopping ??= orch.close(async () => {
+        await worker?.close(config.shutdown_grace_seconds * 1000);
+      });
+      return stopping;
+    },
+  };
+}
+
+async function writeSample(ffmpeg: string, root: string): Promise<void> {
+  await runFfmpeg({
+    ffmpeg,
+    args: [
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1920x1080:rate=30:duration=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000:duration=30',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-shortest',
+      '-f',
+      'mp4',
+      `file:${join(root, '.sample.mp4.part')}`,
+    ],
+    expectedDurationSeconds: 30,
+  }).done;
+  const { rename } = await import('node:fs/promises');
+  await rename(join(root, '.sample.mp4.part'), join(root, 'sample.mp4'));
+}
+
+export async function upCommand(
+  opts: UpOptions,
+  io: Io,
+  withWorker: boolean,
+  env = process.env,
+): Promise<number> {
+  let started: Started;
+  try {
+    const config = loadConfig('orchestrator', {
+      env: {
+        ...env,
+        ...(env.DATABASE_URL && !env.MEDIAFORGE_DATABASE_URL
+          ? { MEDIAFORGE_DATABASE_URL: env.DATABASE_URL }
+          : {}),
+      },
+      ...(opts.config ? { file: opts.config } : {}),
+      overrides: { data_dir: opts.data, port: opts.port, host: opts.host, media_root: opts.mediaRoot },
+    });
+    started = await startUp(config, env, withWorker);
+  } catch (e) {
+    return reportError(e, io, false);
+  }
+  const o = started.orchestrator;
+  io.out(
+    `mediaforge ${withWorker ? 'up' : 'orchestrator'}: ${o.url}  (API ${o.url}/api/v1, docs ${o.url}/docs)`,
+  );
+  io.out(
+    `database: ${o.store.kind}${o.store.kind === 'pglite' ? ` in ${resolve(o.roots.default, '..', 'db')}` : ''}; media root: ${o.roots.default}`,
+  );
+  if (o.generatedAdminKey) {
+    io.out(`admin API key (shown once; also saved in ${o.adminKeyFile}, mode 0600):`);
+    io.out(`  ${o.generatedAdminKey}`);
+  }
+  // The quick start's own media folder, still empty: a clip to try the README's example on.
+  if (withWorker && !started.config.media_root) {
+    const { readdir } = await import('node:fs/promises');
+    if ((await readdir(o.roots.default)).length === 0)
+      writeSample(started.ffmpeg, o.roots.default).then(
+        () => io.out(`a 30 s sample clip is ready: ${join(o.roots.default, 'sample.mp4')}`),
+        (e) => o.logger.warn({ err: e }, 'could not write the sample clip'),
+      );
+  }
+  await new Promise<void>((resolveStop) => {
+    const onSignal = (sig: string) => {
+      io.err(`${sig}: stopping (running tasks get up to the shutdown grace period)…`);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      // A second signal while stopping ends the process at once; the next start picks up.
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      started.stop().then(resolveStop, (e) => {
+        o.logger.error({ err: e }, 'shutdown failed');
+        resolveStop();
+      });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  io.err('stopped');
+  return EXIT_OK;
+}

@@ -1,0 +1,528 @@
+/**
+ * The control plane without HTTP: plans pending jobs, hands ready tasks to workers, applies what
+ * workers report, and rescues the tasks of workers that went away. Any replica plans and applies
+ * reports; only the leader (an advisory lock on PostgreSQL) schedules, rescues and prunes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  type ErrorCode,
+  isAppError,
+  RETRYABLE_CODES,
+  type TaskAssignment,
+  type TaskReport,
+  type TaskReportSink,
+  type TaskSpec,
+  type WorkerLink,
+} from '../core/index.js';
+import {
+  EventsRepository,
+  JobsRepository,
+  KeysRepository,
+  type StopTask,
+  type Store,
+  type StoredError,
+  type TaskRow,
+  TasksRepository,
+  WorkersRepository,
+} from '../db/index.js';
+import { type PrepareContext, prepareJob } from '../pipeline/index.js';
+import type { MediaRoots } from '../storage/index.js';
+import type { Metrics } from './metrics.js';
+import { jobProgress } from './progress.js';
+import { Wakeup } from './wakeup.js';
+
+export interface ControlPlaneOptions {
+  store: Store;
+  logger: Logger;
+  roots: MediaRoots;
+  prepare: Omit<PrepareContext, 'roots' | 'signal'>;
+  maxAttempts: number;
+  workerTimeoutSeconds: number;
+  retentionDays: number;
+  metrics?: Metrics;
+}
+
+interface Attached {
+  link: WorkerLink;
+  session: string;
+  heartbeat: NodeJS.Timeout;
+}
+
+const PLANNER_LEASE_SECONDS = 120;
+const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed', 'job.cancelled']);
+
+export class ControlPlane {
+  readonly jobs: JobsRepository;
+  readonly tasks: TasksRepository;
+  readonly events: EventsRepository;
+  readonly workers: WorkersRepository;
+  readonly keys: KeysRepository;
+  readonly instance = randomUUID();
+  readonly #o: ControlPlaneOptions;
+  readonly #links = new Map<string, Attached>();
+  readonly #planWake = new Wakeup();
+  readonly #scheduleWake = new Wakeup();
+  readonly #lastProgressEvent = new Map<string, number>();
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #unsubscribe: (() => void) | null = null;
+  #leading = false;
+
+  constructor(o: ControlPlaneOptions) {
+    this.#o = o;
+    const db = o.store.db;
+    this.jobs = new JobsRepository(db);
+    this.tasks = new TasksRepository(db);
+    this.events = new EventsRepository(db);
+    this.workers = new WorkersRepository(db);
+    this.keys = new KeysRepository(db);
+  }
+
+  setMetrics(m: Metrics): void {
+    this.#o.metrics = m;
+  }
+
+  get leading(): boolean {
+    return this.#leading;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    // Any new event may mean work: a job to plan, a task made ready, a worker that freed a slot.
+    this.#unsubscribe = this.#o.store.onEvent((payload) => {
+      const type = safeType(payload);
+      if (type === 'job.created' || type === 'job.retried') this.#planWake.wake();
+      this.#scheduleWake.wake();
+    });
+    this.#loops = [this.#planLoop(), this.#scheduleLoop()];
+  }
+
+  /** Stops the loops; running tasks are the workers' business (see `up`'s shutdown). */
+  async close(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#unsubscribe?.();
+    this.#planWake.wake();
+    this.#scheduleWake.wake();
+    await Promise.allSettled(this.#loops);
+    for (const a of this.#links.values()) clearInterval(a.heartbeat);
+    this.#links.clear();
+  }
+
+  /** Registers a worker this process can reach and keeps its heartbeat while attached. */
+  async attachWorker(
+    reg: {
+      id: string;
+      name: string;
+      url: string | null;
+      maxConcurrent: number;
+      capabilities: Record<string, unknown>;
+      labels?: string[];
+    },
+    link: WorkerLink,
+  ): Promise<{ session: string; sink: TaskReportSink }> {
+    const session = randomUUID();
+    await this.workers.register({ ...reg, session, labels: reg.labels ?? [] });
+    const heartbeat = setInterval(
+      () =>
+        void this.workers
+          .heartbeat(reg.id, session)
+          .catch((e) => this.#o.logger.warn({ err: e }, 'heartbeat failed')),
+      Math.max(1000, (this.#o.workerTimeoutSeconds * 1000) / 4),
+    );
+    heartbeat.unref();
+    this.#links.set(reg.id, { link, session, heartbeat });
+    this.#scheduleWake.wake();
+    return { session, sink: { report: (r) => this.report(reg.id, r) } };
+  }
+
+  detachWorker(id: string): void {
+    const a = this.#links.get(id);
+    if (a) clearInterval(a.heartbeat);
+    this.#links.delete(id);
+  }
+
+  // ---- planning
+
+  async #planLoop(): Promise<void> {
+    while (this.#running) {
+      let planned = false;
+      try {
+        const job = await this.jobs.claimForPlanning(this.instance, PLANNER_LEASE_SECONDS);
+        if (job) {
+          planned = true;
+          await this.#plan(job.id, job.spec);
+        }
+      } catch (e) {
+        this.#o.logger.error({ err: e }, 'planner error');
+      }
+      if (!planned) await this.#planWake.wait(1000 + Math.random() * 500);
+    }
+  }
+
+  async #plan(jobId: string, spec: unknown): Promise<void> {
+    const log = this.#o.logger.child({ job_id: jobId });
+    try {
+      await this.events.append({
+        jobId,
+        type: 'log',
+        data: { level: 'info', stage: 'probing', message: 'probing the inputs' },
+      });
+      const prepared = await prepareJob({ spec }, { ...this.#o.prepare, roots: this.#o.roots });
+      const tasks = prepared.plan.tasks.map((t, ordinal) => ({
+        id: taskId(jobId, t.id),
+        ordinal,
+        kind: t.kind,
+        spec: t,
+        deps: t.deps.map((d) => taskId(jobId, d)),
+        requirements: t.requirements,
+      }));
+      const saved = await this.jobs.savePlan(
+        jobId,
+        this.instance,
+        publicPlan(prepared.plan),
+        tasks,
+        this.#o.maxAttempts,
+      );
+      if (saved) {
+        await this.events.append({
+          jobId,
+          type: 'log',
+          data: { level: 'info', stage: 'planning', message: `planned ${tasks.length} task(s)` },
+        });
+        log.info({ tasks: tasks.length }, 'job planned');
+      }
+    } catch (e) {
+      const error = this.#storedError(e, false);
+      if (!isAppError(e)) log.error({ err: e }, 'planning failed unexpectedly');
+      await this.jobs.fail(jobId, error);
+    }
+  }
+
+  // ---- scheduling (leader only)
+
+  async #scheduleLoop(): Promise<void> {
+    let lastRescue = 0;
+    let lastPrune = 0;
+    while (this.#running) {
+      let busy = false;
+      try {
+        this.#leading = await this.#o.store.tryLead();
+        if (this.#leading) {
+          const now = Date.now();
+          if (now - lastRescue > 2000) {
+            lastRescue = now;
+            await this.#rescue();
+          }
+          if (this.#o.retentionDays > 0 && now - lastPrune > 3_600_000) {
+            lastPrune = now;
+            const n = await this.jobs.prune(new Date(now - this.#o.retentionDays * 86_400_000));
+            if (n > 0) this.#o.logger.info({ jobs: n }, 'pruned finished jobs');
+          }
+          busy = await this.#dispatchRound();
+        }
+      } catch (e) {
+        this.#o.logger.error({ err: e }, 'scheduler error');
+      }
+      if (!busy) await this.#scheduleWake.wait(this.#leading ? 1000 + Math.random() * 500 : 2500);
+    }
+    this.#leading = false;
+  }
+
+  /** One pass over the workers this process can reach; true when it dispatched something. */
+  async #dispatchRound(): Promise<boolean> {
+    if (this.#links.size === 0) return false;
+    const cutoff = new Date(Date.now() - this.#o.workerTimeoutSeconds * 1000);
+    const [available, held] = await Promise.all([this.workers.available(cutoff), this.tasks.heldByWorker()]);
+    let dispatched = false;
+    for (const w of available) {
+      const attached = this.#links.get(w.id);
+      if (!attached || attached.session !== w.session) continue;
+      let free = w.max_concurrent - (held.get(w.id) ?? 0);
+      while (free > 0 && this.#running) {
+        const task = await this.tasks.claimNext(w.id, attached.session);
+        if (!task) return dispatched;
+        const assignment = await this.#assignment(task);
+        let answer: 'accepted' | 'busy' | 'unavailable';
+        try {
+          answer = await attached.link.dispatch(assignment);
+        } catch (e) {
+          this.#o.logger.warn({ err: e, worker: w.id }, 'dispatch failed');
+          answer = 'unavailable';
+        }
+        if (answer !== 'accepted') {
+          await this.tasks.undispatch(task.id, task.attempt);
+          break;
+        }
+        dispatched = true;
+        free--;
+        await this.events.append({
+          jobId: task.job_id,
+          taskId: task.id,
+          workerId: w.id,
+          type: 'task.dispatched',
+          data: { task_id: task.id, worker: w.name, attempt: task.attempt },
+        });
+      }
+    }
+    return dispatched;
+  }
+
+  async #assignment(task: TaskRow): Promise<TaskAssignment> {
+    const spec = task.spec as TaskSpec;
+    const analysis: Record<string, Record<string, unknown>> = {};
+    for (const [node, from] of Object.entries(spec.analysis_from ?? {})) {
+      const dep = await this.tasks.get(taskId(task.job_id, from));
+      const a = (dep?.result as { analysis?: Record<string, unknown> } | null)?.analysis;
+      if (a) analysis[node] = a;
+    }
+    return { task_id: task.id, job_id: task.job_id, attempt: task.attempt, spec, analysis };
+  }
+
+  async #rescue(): Promise<void> {
+    const cutoff = new Date(Date.now() - this.#o.workerTimeoutSeconds * 1000);
+    const rescued = await this.tasks.rescueLost(cutoff);
+    for (const t of rescued) {
+      this.#o.logger.warn({ task_id: t.id, state: t.state }, 'task of a lost worker');
+      await this.events.append({
+        jobId: t.job_id,
+        taskId: t.id,
+        type: t.state === 'ready' ? 'task.requeued' : 'task.failed',
+        data: { task_id: t.id, reason: 'worker_lost' },
+      });
+      if (t.state === 'failed') {
+        const task = await this.tasks.get(t.id);
+        await this.#failJob(t.job_id, (task?.error as StoredError | null) ?? lostError());
+      }
+    }
+  }
+
+  // ---- reports from workers
+
+  async report(workerId: string, r: TaskReport): Promise<'ok' | 'stale'> {
+    const task = await this.tasks.get(r.task_id);
+    if (!task || task.worker !== workerId || task.attempt !== r.attempt) return 'stale';
+    switch (r.type) {
+      case 'running': {
+        const t = await this.tasks.markRunning(r.task_id, r.attempt);
+        if (!t) return task.state === 'running' ? 'ok' : 'stale';
+        await this.jobs.markProcessing(t.job_id);
+        await this.events.append({
+          jobId: t.job_id,
+          taskId: t.id,
+          workerId,
+          type: 'log',
+          data: {
+            level: 'info',
+            stage: 'encoding',
+            message: `task ${t.id.split(':').pop()} started (attempt ${t.attempt})`,
+          },
+        });
+        await this.#refreshProgress(t.job_id, true);
+        return 'ok';
+      }
+      case 'progress': {
+        const t = await this.tasks.saveProgress(r.task_id, r.attempt, r.progress);
+        if (!t) return 'stale';
+        const last = this.#lastProgressEvent.get(t.job_id) ?? 0;
+        const now = Date.now();
+        // At most two progress events a second per job: SSE promises at least one.
+        const withEvent = now - last >= 450;
+        if (withEvent) this.#lastProgressEvent.set(t.job_id, now);
+        await this.jobs.markProcessing(t.job_id);
+        await this.#refreshProgress(t.job_id, withEvent);
+        return 'ok';
+      }
+      case 'succeeded': {
+        const t = await this.tasks.succeed(r.task_id, r.attempt, {
+          outputs: r.outputs,
+          analysis: r.analysis,
+          ffmpeg_ms: r.ffmpeg_ms,
+        });
+        if (!t) return 'stale';
+        this.#observeDuration(t, 'succeeded');
+        await this.events.append({
+          jobId: t.job_id,
+          taskId: t.id,
+          workerId,
+          type: 'task.succeeded',
+          data: { task_id: t.id },
+        });
+        await this.#completeIfDone(t.job_id);
+        return 'ok';
+      }
+      case 'failed': {
+        const error: StoredError = {
+          code: r.error.code,
+          message: this.#scrub(r.error.message),
+          retryable: r.error.retryable && RETRYABLE_CODES.has(r.error.code),
+        };
+        const state = await this.tasks.fail(r.task_id, r.attempt, error);
+        if (!state) return 'stale';
+        this.#observeDuration(task, 'failed');
+        await this.events.append({
+          jobId: task.job_id,
+          taskId: task.id,
+          workerId,
+          type: state === 'ready' ? 'task.requeued' : 'task.failed',
+          data: { task_id: task.id, error },
+        });
+        if (state === 'failed')
+          await this.#failJob(
+            task.job_id,
+            error,
+            r.error.log_tail ? this.#scrub(r.error.log_tail) : undefined,
+          );
+        return 'ok';
+      }
+      case 'released': {
+        if (!(await this.tasks.release(r.task_id, r.attempt))) return 'stale';
+        await this.events.append({
+          jobId: task.job_id,
+          taskId: task.id,
+          workerId,
+          type: 'task.released',
+          data: { task_id: task.id },
+        });
+        return 'ok';
+      }
+    }
+  }
+
+  #observeDuration(t: TaskRow, outcome: string): void {
+    if (!t.started_at || !this.#o.metrics) return;
+    this.#o.metrics.taskDuration.observe(
+      { kind: t.kind, outcome },
+      (Date.now() - new Date(t.started_at).getTime()) / 1000,
+    );
+  }
+
+  async #refreshProgress(jobId: string, withEvent: boolean): Promise<void> {
+    const job = await this.jobs.get(jobId);
+    if (!job) return;
+    const tasks = await this.tasks.forJob(jobId);
+    await this.jobs.saveProgress(jobId, progressOf(tasks, job.stage), withEvent);
+  }
+
+  async #completeIfDone(jobId: string): Promise<void> {
+    const tasks = await this.tasks.forJob(jobId);
+    if (!tasks.every((t) => t.state === 'succeeded')) return;
+    const job = await this.jobs.get(jobId);
+    if (!job) return;
+    const destinations = (job.spec as { outputs?: Array<{ id: string; destination: string }> }).outputs ?? [];
+    const outputs = tasks
+      .flatMap((t) => (t.result as { outputs?: Array<Record<string, unknown>> } | null)?.outputs ?? [])
+      .sort((a, b) => Number(a.index) - Number(b.index))
+      .map((o) => ({
+        output_id: destinations[Number(o.index)]?.id ?? String(o.node),
+        destination: destinations[Number(o.index)]?.destination ?? null,
+        files: ((o.files as string[]) ?? []).map((f) => this.#relative(f)),
+        file_size: o.size,
+        md5: o.md5,
+        duration: o.duration,
+        media_info: o.media_info,
+      }));
+    // A job whose tasks all ended before any said `running` (tiny ones) still passes through processing.
+    await this.jobs.markProcessing(jobId);
+    if (await this.jobs.complete(jobId, outputs, progressOf(tasks, 'completed'))) {
+      this.#lastProgressEvent.delete(jobId);
+      this.#o.logger.info({ job_id: jobId }, 'job completed');
+    }
+  }
+
+  /** Fails a job (guarded) and stops its other tasks. */
+  async #failJob(jobId: string, error: StoredError, logTail?: string): Promise<void> {
+    const stop = await this.jobs.fail(jobId, error, logTail);
+    if (stop) await this.#stopTasks(stop);
+    this.#lastProgressEvent.delete(jobId);
+  }
+
+  /** Cancels a job (guarded; `owner` limits it to one user's jobs); null when it was already finished. */
+  async cancelJob(jobId: string, owner?: string): Promise<boolean> {
+    const stop = await this.jobs.cancel(jobId, owner);
+    if (stop === null) return false;
+    await this.#stopTasks(stop);
+    this.#lastProgressEvent.delete(jobId);
+    return true;
+  }
+
+  async #stopTasks(stop: readonly StopTask[]): Promise<void> {
+    for (const t of stop) {
+      const a = t.worker ? this.#links.get(t.worker) : undefined;
+      // A worker attached to another replica learns it from its next report ('stale').
+      if (a)
+        await a.link.cancel(t.id, t.attempt).catch((e) => this.#o.logger.warn({ err: e }, 'cancel failed'));
+    }
+  }
+
+  #storedError(e: unknown, retryable: boolean): StoredError {
+    if (isAppError(e)) return { code: e.code, message: this.#scrub(e.message), retryable };
+    return { code: 'internal_error', message: 'an unexpected error; see the server log', retryable };
+  }
+
+  /** Paths under the media roots are shown relative to them: users see their names, not our disks. */
+  #scrub(text: string): string {
+    let out = text;
+    for (const root of new Set([this.#o.roots.default, ...this.#o.roots.all])) {
+      out = out.split(`${root}/`).join('');
+    }
+    return out;
+  }
+
+  #relative(path: string): string {
+    return this.#scrub(path);
+  }
+}
+
+export const taskId = (jobId: string, planTaskId: string) => `${jobId}:${planTaskId}`;
+
+function lostError(): StoredError {
+  return {
+    code: 'worker_lost' satisfies ErrorCode,
+    message: 'the worker running this task stopped answering',
+    retryable: true,
+  };
+}
+
+function safeType(payload: string): string | undefined {
+  try {
+    return (JSON.parse(payload) as { type?: string }).type;
+  } catch {
+    return undefined;
+  }
+}
+
+function progressOf(tasks: readonly TaskRow[], stage: string) {
+  return jobProgress(
+    tasks.map((t) => ({
+      id: t.id,
+      kind: t.kind,
+      state: t.state,
+      attempt: t.attempt,
+      progress: (t.progress as never) ?? null,
+      expectedDuration: (t.spec as TaskSpec).expected_duration ?? null,
+    })),
+    stage,
+  );
+}
+
+/** The plan as the API shows it: the graph, stages, estimate and each task with its spec. */
+function publicPlan(plan: {
+  stages: unknown;
+  nodes: unknown;
+  outputs: unknown;
+  estimate: unknown;
+  tasks: unknown;
+}) {
+  return {
+    stages: plan.stages,
+    nodes: plan.nodes,
+    outputs: plan.outputs,
+    estimate: plan.estimate,
+    tasks: plan.tasks,
+  };
+}
+
+export { TERMINAL_EVENTS };

@@ -1,0 +1,116 @@
+/**
+ * Runs one assignment on this machine and reports on it: running, progress (at most twice a
+ * second), then succeeded with each output's size, MD5 and media info, or failed with a code
+ * that says whether another attempt may help. A report answered `stale` means the attempt is no
+ * longer ours (cancelled, or given to someone else): the run stops.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Logger } from 'pino';
+import {
+  AppError,
+  isAppError,
+  type OutputFile,
+  RETRYABLE_CODES,
+  type TaskAssignment,
+  type TaskReport,
+  type TaskReportSink,
+} from '../core/index.js';
+import { executeTask, type MediaTools } from '../pipeline/index.js';
+import type { MediaRoots } from '../storage/index.js';
+
+export interface RunnerContext {
+  roots: MediaRoots;
+  tools: MediaTools;
+  threads: number;
+  logger: Logger;
+}
+
+export async function md5File(path: string): Promise<string> {
+  const h = createHash('md5');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export type RunOutcome = 'finished' | 'stopped';
+
+/** Runs the assignment to its end; the caller's signal stops it (cancel, shutdown). */
+export async function runAssignment(
+  a: TaskAssignment,
+  sink: TaskReportSink,
+  ctx: RunnerContext,
+  stop: AbortController,
+): Promise<RunOutcome> {
+  const ref = { task_id: a.task_id, attempt: a.attempt };
+  const send = async (r: TaskReport) => {
+    if ((await sink.report(r)) === 'stale') stop.abort();
+  };
+  await send({ type: 'running', ...ref });
+  if (stop.signal.aborted) return 'stopped';
+  let lastProgress = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  try {
+    const result = await executeTask(a.spec, {
+      roots: ctx.roots,
+      tools: ctx.tools,
+      ...(ctx.threads > 0 ? { threads: ctx.threads } : {}),
+      analysis: a.analysis,
+      signal: stop.signal,
+      onProgress: (p) => {
+        const now = Date.now();
+        if (now - lastProgress < 400) return;
+        lastProgress = now;
+        // Reports go one after another: a slow database must not queue them up.
+        inFlight = inFlight.then(() =>
+          send({
+            type: 'progress',
+            ...ref,
+            progress: {
+              percent: p.percent === null ? null : Math.min(100, Math.max(0, p.percent)),
+              fps: p.fps ?? null,
+              speed: p.speed ?? null,
+              out_seconds: p.outTimeSeconds ?? null,
+            },
+          }).catch((e) => ctx.logger.warn({ err: e }, 'progress report failed')),
+        );
+      },
+    });
+    await inFlight;
+    const outputs: OutputFile[] = [];
+    for (const o of result.outputs)
+      outputs.push({
+        index: o.index,
+        node: o.id,
+        files: o.files,
+        size: o.size,
+        md5: await md5File(o.files[0]!),
+        duration: o.info.format.duration,
+        media_info: o.info as unknown as Record<string, unknown>,
+      });
+    await send({
+      type: 'succeeded',
+      ...ref,
+      outputs,
+      ...(result.analysis ? { analysis: result.analysis } : {}),
+      ffmpeg_ms: result.ffmpegMs,
+    });
+    return 'finished';
+  } catch (e) {
+    await inFlight;
+    if (stop.signal.aborted) return 'stopped';
+    const err = isAppError(e) ? e : new AppError('internal_error', (e as Error).message, { cause: e });
+    if (!isAppError(e)) ctx.logger.error({ err: e, task_id: a.task_id }, 'task failed unexpectedly');
+    const [message, ...tail] = err.message.split('\n');
+    await send({
+      type: 'failed',
+      ...ref,
+      error: {
+        code: err.code,
+        message: (message ?? '').slice(0, 4000),
+        retryable: RETRYABLE_CODES.has(err.code),
+        ...(tail.length > 0 ? { log_tail: tail.join('\n').slice(-8000) } : {}),
+      },
+    });
+    return 'finished';
+  }
+}
