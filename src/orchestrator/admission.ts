@@ -9,6 +9,7 @@ import {
   AppError,
   type Issue,
   type JobSpec,
+  PARSE_OPTIONS,
   toIssues,
   validateJobSpec,
   validationError,
@@ -70,7 +71,7 @@ export function admitJob(
   limits: AdmissionLimits,
 ): Admitted {
   const spec = specOf(body);
-  const env = JobEnvelope.safeParse(body);
+  const env = JobEnvelope.safeParse(body, PARSE_OPTIONS);
   if (!env.success) throw validationError(toIssues(env.error).filter((i) => !i.path.startsWith('spec')));
   const { priority, callback_url, idempotency_key } = env.data;
   if (headerKey !== undefined && idempotency_key !== undefined && headerKey !== idempotency_key)
@@ -84,7 +85,8 @@ export function admitJob(
     ]);
 
   const validation = validateJobSpec(spec);
-  if (!validation.ok) throw validationError(validation.issues.map((i) => ({ ...i, path: `spec.${i.path}` })));
+  if (!validation.ok)
+    throw validationError(validation.issues.map((i) => ({ ...i, path: i.path ? `spec.${i.path}` : 'spec' })));
   const valid = validation.value.spec;
   const issues: Issue[] = [];
   const over = (what: 'inputs' | 'operations' | 'outputs', n: number, max: number) => {

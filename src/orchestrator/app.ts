@@ -29,6 +29,8 @@ export async function buildApp(deps: OrchestratorDeps): Promise<FastifyInstance>
     requestIdHeader: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  // JSON only: a job sent as text/plain is a 415, not a string body that fails validation.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);

@@ -65,23 +65,38 @@ interface Staged {
 
 const token = () => randomBytes(4).toString('hex');
 
+/**
+ * `.<name>.mediaforge-<token><suffix>` beside the destination, with the name cut so the whole
+ * stays within the 255 bytes a file name may have (a legal long destination must not fail).
+ */
+export function tempName(name: string, suffix: string): string {
+  const tail = `.mediaforge-${token()}${suffix}`;
+  const room = 255 - 1 - Buffer.byteLength(tail);
+  let cut = name;
+  while (Buffer.byteLength(cut) > room) cut = cut.slice(0, -1);
+  return `.${cut}${tail}`;
+}
+
 async function stage(out: TaskOutput, roots: MediaRoots): Promise<Staged> {
   const final = await prepareDestination(out.path, roots);
   const dir = dirname(final);
   const name = basename(final);
   if (out.image && out.image.frames > 1) {
-    const tempDir = join(dir, `.${name}.mediaforge-${token()}.d`);
+    const tempDir = join(dir, tempName(name, '.d'));
     await mkdir(tempDir);
     // image2 reads % as a pattern: the user's name is escaped, our counter added.
     const ext = extname(name);
     const pattern = `${name.slice(0, name.length - ext.length).replace(/%/g, '%%')}-%04d${ext}`;
     return { out, final, temp: join(tempDir, pattern), tempDir };
   }
-  return { out, final, temp: join(dir, `.${name}.mediaforge-${token()}.part`) };
+  return { out, final, temp: join(dir, tempName(name, '.part')) };
 }
 
+/** Best effort: a clean-up that fails must not hide the error that made it necessary. */
 async function discard(staged: readonly Staged[]): Promise<void> {
-  await Promise.all(staged.map((s) => rm(s.tempDir ?? s.temp, { recursive: true, force: true })));
+  await Promise.all(
+    staged.map((s) => rm(s.tempDir ?? s.temp, { recursive: true, force: true }).catch(() => {})),
+  );
 }
 
 async function verifyAndCommit(
@@ -143,7 +158,7 @@ async function verifyAndCommit(
  */
 async function writeSidecar(path: string, text: string, roots: MediaRoots): Promise<string> {
   const final = await prepareDestination(path, roots);
-  const temp = join(dirname(final), `.${basename(final)}.mediaforge-${token()}.part`);
+  const temp = join(dirname(final), tempName(basename(final), '.part'));
   try {
     await writeFile(temp, text, { flag: 'wx' });
     await rename(temp, final);

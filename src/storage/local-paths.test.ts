@@ -30,6 +30,8 @@ describe('resolveLocation (lexical, no file system)', () => {
     ['file://localhost/mnt/nas/films/x%20y.mkv', '/mnt/nas/films/x y.mkv'],
     ['/mnt/nas/x.mp4', '/mnt/nas/x.mp4'],
     ['..\\..\\etc\\passwd', '/srv/media/..\\..\\etc\\passwd'],
+    [`${'n'.repeat(251)}.mp4`, `/srv/media/${'n'.repeat(251)}.mp4`],
+    [`${'d/'.repeat(2035)}x.mp4`, `/srv/media/${'d/'.repeat(2035)}x.mp4`],
   ])('%s → %s', (loc, path) => {
     expect(resolveLocation(loc, roots, 'inputs[0].source')).toEqual({ path });
   });
@@ -51,6 +53,9 @@ describe('resolveLocation (lexical, no file system)', () => {
     ['upload://abc', 'unsupported_source'],
     ['.', 'invalid_value'],
     ['/srv/media', 'invalid_value'],
+    [`${'n'.repeat(256)}.mp4`, 'out_of_range'],
+    [`sub/${'é'.repeat(128)}/x.mp4`, 'out_of_range'],
+    [`${'d/'.repeat(2046)}x.mp4`, 'out_of_range'],
   ])('%s → %s', (loc, code) => {
     const r = resolveLocation(loc, roots, 'inputs[0].source');
     expect(r).toEqual({ issue: expect.objectContaining({ path: 'inputs[0].source', code }) });

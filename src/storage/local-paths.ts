@@ -26,6 +26,10 @@ export function isInside(root: string, p: string): boolean {
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
+/** Linux's and macOS's limits, in bytes: a longer name or path fails every call with ENAMETOOLONG. */
+const NAME_MAX = 255;
+const PATH_MAX = 4096;
+
 /** The absolute path a location names, or the issue that stops it. Pure: no file system access. */
 export function resolveLocation(
   location: string,
@@ -69,6 +73,11 @@ export function resolveLocation(
     );
   }
   if (roots.all.includes(abs)) return bad('invalid_value', 'names the media root itself, not a file');
+  // Said here, at its path, rather than later as an unreadable input or a failed write.
+  if (Buffer.byteLength(abs) >= PATH_MAX)
+    return bad('out_of_range', `the full path is longer than ${PATH_MAX - 1} bytes`);
+  if (abs.split(sep).some((name) => Buffer.byteLength(name) > NAME_MAX))
+    return bad('out_of_range', `a file or folder name is longer than ${NAME_MAX} bytes`);
   return { path: abs };
 }
 

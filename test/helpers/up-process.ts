@@ -13,29 +13,46 @@ export interface UpProcess {
   url: string;
   stdout: () => string;
   stderr: () => string;
-  api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
 }
 
-export async function startUpProcess(
-  opts: { dataDir: string; db: TestDatabase; schema?: string | undefined; env?: Record<string, string>; role?: 'up' | 'orchestrator' },
-): Promise<UpProcess> {
+export async function startUpProcess(opts: {
+  dataDir: string;
+  db: TestDatabase;
+  schema?: string | undefined;
+  env?: Record<string, string>;
+  role?: 'up' | 'orchestrator';
+}): Promise<UpProcess> {
   await ensureBuilt();
   const env: Record<string, string> = {
     MEDIAFORGE_ADMIN_KEY: ADMIN_KEY,
     MEDIAFORGE_LOG_LEVEL: 'warn',
     MEDIAFORGE_LOCAL_WORKER_SLOTS: '1',
-    ...(opts.db.url ? { MEDIAFORGE_DATABASE_URL: opts.db.url, MEDIAFORGE_DATABASE_SCHEMA: opts.schema! } : {}),
+    ...(opts.db.url
+      ? { MEDIAFORGE_DATABASE_URL: opts.db.url, MEDIAFORGE_DATABASE_SCHEMA: opts.schema! }
+      : {}),
     ...opts.env,
   };
-  const cli = await startCli([opts.role ?? 'up', '--data', opts.dataDir, '--port', '0'], { cwd: opts.dataDir, env });
+  const cli = await startCli([opts.role ?? 'up', '--data', opts.dataDir, '--port', '0'], {
+    cwd: opts.dataDir,
+    env,
+  });
   const deadline = Date.now() + 60_000;
   let url: string | undefined;
   while (!url) {
     url = /: (http:\/\/127\.0\.0\.1:\d+) /.exec(cli.stdout())?.[1];
     if (url) break;
     const exited = await Promise.race([cli.child.exited, new Promise((r) => setTimeout(() => r(null), 50))]);
-    if (exited) throw new Error(`mediaforge up exited early: ${JSON.stringify(exited)}\n${cli.stdout()}\n${cli.stderr()}`);
-    if (Date.now() > deadline) throw new Error(`mediaforge up printed no URL:\n${cli.stdout()}\n${cli.stderr()}`);
+    if (exited)
+      throw new Error(
+        `mediaforge up exited early: ${JSON.stringify(exited)}\n${cli.stdout()}\n${cli.stderr()}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(`mediaforge up printed no URL:\n${cli.stdout()}\n${cli.stderr()}`);
   }
   const base = url;
   return {
@@ -46,7 +63,10 @@ export async function startUpProcess(
     async api(method, path, body) {
       const r = await fetch(`${base}${path}`, {
         method,
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${ADMIN_KEY}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await r.text();
@@ -56,7 +76,11 @@ export async function startUpProcess(
 }
 
 /** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -66,7 +90,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`${what}: not after ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`${what}: not after ${timeoutMs} ms${last ? ` (${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
