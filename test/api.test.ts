@@ -402,6 +402,34 @@ describe.each(TEST_DATABASES)('API on $name', (db) => {
   });
 });
 
+describe('CORS', () => {
+  it('answers a preflight from an allowed origin only', async () => {
+    const t = await startTestOrchestrator(TEST_DATABASES[0]!, {
+      worker: false,
+      settings: { cors_origins: 'https://app.example' },
+    });
+    try {
+      const pre = (origin: string) =>
+        t.app.inject({
+          method: 'OPTIONS',
+          url: '/api/v1/jobs',
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'authorization',
+          },
+        });
+      const ok = await pre('https://app.example');
+      expect(ok.statusCode).toBe(204);
+      expect(ok.headers['access-control-allow-origin']).toBe('https://app.example');
+      const other = await pre('https://evil.example');
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('API limits', () => {
   let t: TestOrchestrator;
   beforeAll(async () => {

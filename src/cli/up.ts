@@ -149,7 +149,7 @@ export async function upCommand(
     `mediaforge ${withWorker ? 'up' : 'orchestrator'}: ${o.url}  (API ${o.url}/api/v1, docs ${o.url}/docs)`,
   );
   io.out(
-    `database: ${o.store.kind}${o.store.kind === 'pglite' ? ` in ${resolve(o.roots.default, '..', 'db')}` : ''}; media root: ${o.roots.default}`,
+    `database: ${o.store.kind}${o.store.kind === 'pglite' ? ` in ${join(resolve(started.config.data_dir), 'db')}` : ''}; media root: ${o.roots.default}`,
   );
   if (o.generatedAdminKey) {
     io.out(`admin API key (shown once; also saved in ${o.adminKeyFile}, mode 0600):`);
