@@ -51,6 +51,8 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_owner_seq ON jobs (owner, seq DESC);
 CREATE INDEX jobs_state_seq ON jobs (state, seq DESC);
+-- The jobs-in-flight limit counts these on every submit: bounded by the limit, not by history.
+CREATE INDEX jobs_owner_unfinished ON jobs (owner) WHERE state IN ('pending', 'processing');
 CREATE INDEX jobs_to_plan ON jobs (priority DESC, seq) WHERE state = 'pending' AND stage = 'probing';
 
 CREATE TABLE workers (
