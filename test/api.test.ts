@@ -135,6 +135,8 @@ describe.each(TEST_DATABASES)('API on $name', (db) => {
     expect(plan.tasks).toHaveLength(1);
     expect(plan.tasks[0].ffmpeg_argv).toEqual(expect.arrayContaining(['-nostdin']));
     expect(plan.stages.length).toBeGreaterThan(0);
+    // Paths are shown relative to the media root: the server's layout stays its own.
+    expect(JSON.stringify(plan)).not.toContain(t.root);
     const logs = (
       await t.app.inject({ method: 'GET', url: `/api/v1/jobs/${body.job_id}/logs`, headers: alice })
     ).json();

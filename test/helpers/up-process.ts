@@ -96,7 +96,7 @@ export async function eventually<T>(
   }
 }
 
-/** Reads an SSE stream until it ends: every event with its id, type and data. */
+/** Reads an SSE stream until it ends: every logged event (those with an id), with its type and data. */
 export async function readEvents(
   url: string,
   headers: Record<string, string>,
@@ -106,7 +106,11 @@ export async function readEvents(
   if (r.status !== 200 || !r.body) throw new Error(`SSE answered ${r.status}: ${await r.text()}`);
   const events: Array<{ id: number; type: string; data: Record<string, unknown> }> = [];
   const parser = createParser({
-    onEvent: (e) => events.push({ id: Number(e.id), type: e.event ?? 'message', data: JSON.parse(e.data) }),
+    // Events without an id are the once-a-second progress reminders: not part of the log.
+    onEvent: (e) => {
+      if (e.id !== undefined)
+        events.push({ id: Number(e.id), type: e.event ?? 'message', data: JSON.parse(e.data) });
+    },
   });
   const decoder = new TextDecoder();
   for await (const chunk of r.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));

@@ -65,6 +65,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: OrchestratorDeps)
         closed = true;
         unsubscribe();
         clearInterval(keepalive);
+        clearInterval(beat);
         res.end();
       };
       // One reader at a time; a wake-up during a read makes it read once more.
@@ -105,6 +106,27 @@ export async function eventsRoutes(app: FastifyInstance, deps: OrchestratorDeps)
         }
       });
       const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+      // While a job encodes, a client hears from it at least once a second, even when FFmpeg is
+      // slow to report (a heavy input, a long first GOP): the current progress, without an id,
+      // so a replay still starts after the last logged event.
+      let lastWrite = Date.now();
+      const write = res.write.bind(res);
+      res.write = ((chunk: string) => {
+        lastWrite = Date.now();
+        return write(chunk);
+      }) as typeof res.write;
+      const beat = setInterval(() => {
+        if (closed || Date.now() - lastWrite < 900) return;
+        void deps.control.jobs.get(job.id).then(
+          (j) => {
+            if (!closed && j?.state === 'processing' && Date.now() - lastWrite >= 900)
+              res.write(
+                `event: job.progress\ndata: ${JSON.stringify({ ...(j.progress as object), job_id: j.id, status: j.state, stage: j.stage, at: new Date().toISOString() })}\n\n`,
+              );
+          },
+          () => {},
+        );
+      }, 250);
       req.raw.on('close', close);
       await pump();
     },

@@ -200,7 +200,10 @@ export async function jobsRoutes(app: FastifyInstance, deps: OrchestratorDeps): 
         }
         return { ...t, ffmpeg_argv: argv };
       });
-      return { job_id: job.id, ...plan, tasks };
+      // Paths as the user wrote them: relative to the media root, not our disk's layout.
+      let text = JSON.stringify({ job_id: job.id, ...plan, tasks });
+      for (const root of new Set([roots.default, ...roots.all])) text = text.split(`${root}/`).join('');
+      return JSON.parse(text) as Record<string, unknown>;
     },
   );
 
