@@ -14,7 +14,7 @@ import { executeJob, prepareJob } from '../pipeline/index.js';
 import { type CommonOptions, openContext } from './context.js';
 import { EXIT_OK, humanBytes, type Io, progressReporter, reportError } from './output.js';
 
-async function readSpecFile(file: string): Promise<unknown> {
+export async function readSpecFile(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -95,6 +95,51 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     code = await upCommand(o, io, false);
   });
 
+  // The API client commands; their module loads only when one of them runs.
+  const client = (c: Command) =>
+    c
+      .option('--server <url>', 'orchestrator URL (env MEDIAFORGE_URL; default http://127.0.0.1:8080)')
+      .option('--key <key>', 'API key (env MEDIAFORGE_KEY)')
+      .option('--json', 'machine-readable output');
+  const commands = () => import('./client-commands.js');
+  client(
+    program
+      .command('submit <spec>')
+      .description('submit a JobSpec (JSON file) to the orchestrator; prints the job id')
+      .option('--wait', 'follow the job with a progress bar until it ends; exit 1 if it fails')
+      .option('--idempotency-key <key>', 'the same key and body give back the same job')
+      .option('--priority <n>', 'higher runs first, -100 to 100 (default 0)'),
+  ).action(async (spec, o) => {
+    code = await (await commands()).submitCommand(spec, o, io);
+  });
+  client(
+    program
+      .command('jobs')
+      .description('list jobs, newest first')
+      .option('--status <status>', 'pending, processing, completed, failed or cancelled')
+      .option('--limit <n>', 'how many, 1 to 100 (default 20)'),
+  ).action(async (o) => {
+    code = await (await commands()).jobsCommand(o, io);
+  });
+  client(
+    program.command('watch <job>').description("follow a job's progress until it ends; exit 1 if it fails"),
+  ).action(async (job, o) => {
+    code = await (await commands()).watchCommand(job, o, io);
+  });
+  client(program.command('cancel <job>').description('cancel a pending or running job')).action(
+    async (job, o) => {
+      code = await (await commands()).cancelCommand(job, o, io);
+    },
+  );
+  client(
+    program
+      .command('retry <job>')
+      .description('run a failed or cancelled job again')
+      .option('--wait', 'follow it until it ends'),
+  ).action(async (job, o) => {
+    code = await (await commands()).retryCommand(job, o, io);
+  });
+
   try {
     await program.parseAsync([...argv]);
   } catch (e) {

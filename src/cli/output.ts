@@ -17,13 +17,25 @@ export function describeIssues(issues: readonly Issue[]): string {
   return issues.map((i) => `  ${i.path || '(spec)'}: ${i.message} [${i.code}]`).join('\n');
 }
 
+/** What an error line needs: an AppError, or an error body a server sent (its code may be newer than ours). */
+export interface CodedError {
+  code: string;
+  message: string;
+  details?: readonly Issue[] | undefined;
+}
+
+const INVALID = ['validation_error', 'missing_spec', 'invalid_request', 'config_invalid'];
+
 /** Prints an error the documented way and returns the exit code: 2 for an invalid spec, else 1. */
 export function reportError(e: unknown, io: Io, json: boolean): number {
   const err =
     e instanceof AppError ? e : new AppError('internal_error', e instanceof Error ? e.message : String(e));
-  const invalid = ['validation_error', 'missing_spec', 'invalid_request', 'config_invalid'].includes(
-    err.code,
-  );
+  const n = err.details?.length ?? 0;
+  return printError(err, io, json, `the job spec has ${n} problem${n > 1 ? 's' : ''}:`);
+}
+
+/** `error: <code>: <message>`, then each problem of a validation_error; or one JSON line. */
+export function printError(err: CodedError, io: Io, json: boolean, validationHeadline = err.message): number {
   if (json) {
     io.out(
       JSON.stringify({
@@ -34,13 +46,11 @@ export function reportError(e: unknown, io: Io, json: boolean): number {
       }),
     );
   } else if (err.code === 'validation_error' && err.details) {
-    io.err(
-      `error: ${err.code}: the job spec has ${err.details.length} problem${err.details.length > 1 ? 's' : ''}:\n${describeIssues(err.details)}`,
-    );
+    io.err(`error: ${err.code}: ${validationHeadline}\n${describeIssues(err.details)}`);
   } else {
     io.err(`error: ${err.code}: ${err.message}`);
   }
-  return invalid ? EXIT_INVALID : EXIT_FAILED;
+  return INVALID.includes(err.code) ? EXIT_INVALID : EXIT_FAILED;
 }
 
 export function humanBytes(n: number): string {
@@ -54,13 +64,19 @@ export function humanBytes(n: number): string {
   return `${v.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
-/** A progress bar on a terminal, JSON lines with --json, nothing otherwise. */
-export function progressReporter(io: Io, json: boolean): { update(p: JobProgress): void; stop(): void } {
-  if (json) return { update: (p) => io.out(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
-  if (!io.isTTY) return { update: () => {}, stop: () => {} };
+export interface ProgressLine {
+  task: string;
+  fps: number | null | undefined;
+  speed: number | null | undefined;
+  etaSeconds: number | null | undefined;
+}
+
+/** A progress bar on stderr when it is a terminal; null otherwise. */
+export function progressBar(io: Io): { update(percent: number, p: ProgressLine): void; stop(): void } | null {
+  if (!io.isTTY) return null;
   const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new SingleBar({
-    format: ' {bar} {percentage}% | {task} | {fps} fps | {speed} | ETA {eta}',
+    format: ' {bar} {percentage}% | {task} | {fps} fps | {speed} | ETA {remaining}',
     hideCursor: true,
     clearOnComplete: false,
     barCompleteChar: '█',
@@ -68,21 +84,30 @@ export function progressReporter(io: Io, json: boolean): { update(p: JobProgress
   });
   let started = false;
   return {
-    update(p) {
+    update(percent, p) {
       const payload = {
         task: p.task,
         fps: p.fps?.toFixed(0) ?? '-',
         speed: p.speed ? `${p.speed.toFixed(2)}x` : '-',
-        eta: p.etaSeconds === null ? '-' : `${Math.ceil(p.etaSeconds)}s`,
+        remaining: p.etaSeconds === null || p.etaSeconds === undefined ? '-' : `${Math.ceil(p.etaSeconds)}s`,
       };
       if (!started) {
         bar.start(100, 0, payload);
         started = true;
       }
-      bar.update(Math.floor(p.jobPercent ?? 0), payload);
+      bar.update(Math.floor(percent), payload);
     },
     stop() {
       if (started) bar.stop();
+      started = false;
     },
   };
+}
+
+/** A progress bar on a terminal, JSON lines with --json, nothing otherwise. */
+export function progressReporter(io: Io, json: boolean): { update(p: JobProgress): void; stop(): void } {
+  if (json) return { update: (p) => io.out(JSON.stringify({ type: 'progress', ...p })), stop: () => {} };
+  const bar = progressBar(io);
+  if (!bar) return { update: () => {}, stop: () => {} };
+  return { update: (p) => bar.update(p.jobPercent ?? 0, p), stop: () => bar.stop() };
 }

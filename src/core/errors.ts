@@ -45,7 +45,6 @@ export const ERROR_CODES = {
   not_found: { status: 404, summary: 'No such route.' },
   job_not_found: { status: 404, summary: 'No job with this id (or it belongs to someone else).' },
   api_key_not_found: { status: 404, summary: 'No API key with this id (or it belongs to someone else).' },
-  method_not_allowed: { status: 405, summary: 'The route exists but not with this method.' },
   job_terminal: {
     status: 400,
     summary: 'The job already completed, failed or was cancelled: it cannot be cancelled.',
@@ -79,6 +78,14 @@ export const ERROR_CODES = {
       'The database schema does not match this version of mediaforge (a migration changed or is newer).',
   },
   shutting_down: { status: 503, summary: 'The server is stopping and takes no new work.' },
+  server_unreachable: {
+    status: 503,
+    summary: 'The CLI could not reach the server at its URL (connection refused, unknown host, no answer).',
+  },
+  unexpected_response: {
+    status: 502,
+    summary: 'The server at the URL answered, but not as a mediaforge API does (is the URL right?).',
+  },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
