@@ -192,16 +192,13 @@ it('5.1 audio to mp3: the plan predicts the channels the file gets', async () =>
 });
 
 /*
- * BUG (core/spec/media-info.ts streamMetaOf, or media/ffprobe.ts; the lead fixes): an mp3's duration is
- * taken from its header, which in FFmpeg 5.1 counts the encoder's delay and padding (a 2 s tone reads
- * 2.04 s) while decoding drops them. The plan is then 40 ms long per mp3: a concat of three says
- * 4.104 s for 4 s, and a fade out is placed to end 40 ms after the sound does, which stops at -19 dB
- * below full level instead of in silence. Proposed fix: take mp3 lengths without the LAME delay and
- * padding (start_time says the delay; the padding is in the LAME tag, which FFmpeg reads), or
- * measure an mp3 input by reading its packets' skip/discard side data.
+ * An mp3's header states all its frames (a 2 s tone reads 2.04 s) while decoding drops the encoder's
+ * delay and padding: probe() takes an mp3's length from its last packets (core/ffmpeg/ffprobe-parse).
+ * Were it 40 ms long, a concat of three would say 4.104 s for 4 s, and a fade out would be placed to
+ * end 40 ms after the sound does, stopping 19 dB below full level instead of in silence.
  */
 describe('mp3 inputs are as long as what they hold', () => {
-  it.fails('mp3 → wav: the plan says 2 s', async () => {
+  it('mp3 → wav: the plan says 2 s', async () => {
     const root = tempRoot();
     await put(root, await makeTone({ hz: 440, seconds: 2, format: 'mp3' }), 'in.mp3');
     const { plan } = await runPlanned(
@@ -213,16 +210,16 @@ describe('mp3 inputs are as long as what they hold', () => {
       root,
     );
     await expectDuration(join(root, 'out.wav'), 2);
-    await expectAsPlanned(plan, 0); // today: the plan says 2.04 s, the wav holds 2.000 s
+    await expectAsPlanned(plan, 0);
   });
 
-  it.fails('a fade out of an mp3 ends in silence', async () => {
+  it('a fade out of an mp3 ends in silence', async () => {
     const root = tempRoot();
     await put(root, await makeTone({ hz: 440, seconds: 2, format: 'mp3' }), 'in.mp3');
     await runPlanned(single('fade', { out: 0.5 }, { source: 'in.mp3', destination: 'out.flac' }), root);
     const out = join(root, 'out.flac');
     const full = await audioLevels(out, { from: 0.5, to: 1.4 });
-    // The last 20 ms of a 0.5 s fade are at most 4 % of full: 28 dB down. Today: 18.5 dB.
+    // The last 20 ms of a 0.5 s fade are at most 4 % of full: 28 dB down.
     expect((await audioLevels(out, { from: 1.98, to: 2 })).max).toBeLessThan(full.max - 25);
   });
 });

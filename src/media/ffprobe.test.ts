@@ -3,8 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../core/errors.js';
 import { probe } from './ffprobe.js';
-import { findExecutable } from './process.js';
-import { makeClip, makeExecutable, makeFile, mediaTempDir } from './test-support/make-media.js';
+import { findExecutable, runProcess } from './process.js';
+import {
+  ffmpegForTests,
+  makeClip,
+  makeExecutable,
+  makeFile,
+  mediaTempDir,
+} from './test-support/make-media.js';
 
 const ffprobe = process.env.MEDIAFORGE_FFPROBE ?? findExecutable('ffprobe', process.env.PATH) ?? 'ffprobe';
 
@@ -65,6 +71,38 @@ describe('probe on real media', () => {
     const m3u8 = makeFile('remote.m3u8', '#EXTM3U\n#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n');
     const e = await failure(probe(m3u8, { ffprobe }));
     expect(['input_not_media', 'input_not_allowed']).toContain(e.code);
+  });
+});
+
+describe('probe of an mp3: as long as it decodes', () => {
+  /** A 3 s 440 Hz tone as mp3, with `args` for the encoder and muxer. */
+  async function mp3(name: string, rate: number, args: string[]): Promise<string> {
+    const file = join(mediaTempDir(), `${name}.mp3`);
+    const input = `sine=frequency=440:sample_rate=${rate}:duration=3`;
+    const r = await runProcess(
+      ffmpegForTests(),
+      ['-v', 'error', '-y', '-f', 'lavfi', '-i', input, '-c:a', 'libmp3lame', ...args, file],
+      { timeoutMs: 30_000 },
+    );
+    if (r.code !== 0) throw new Error(r.stderr);
+    return file;
+  }
+
+  // Decoding yields the 3 s that were encoded, exactly: FFmpeg drops the delay and the padding the
+  // LAME tag states (the header says 3.024 s at 48 kHz, 3.030 s at 44.1 kHz VBR).
+  it.each([
+    ['CBR 48 kHz', 48_000, ['-b:a', '128k']],
+    ['VBR 44.1 kHz with an ID3v1 tag', 44_100, ['-q:a', '4', '-write_id3v1', '1']],
+  ])('%s: 3 s', async (name, rate, args) => {
+    const info = await probe(await mp3(name.replace(/\W+/g, '-'), rate, args), { ffprobe });
+    expect(info.format.duration).toBe(3);
+    expect(info.streams[0]?.duration).toBe(3);
+  });
+
+  // Without the Info tag FFmpeg has no delay or padding to drop: all 126 frames decode, 3.024 s.
+  it('an mp3 without an Info tag keeps the length of all its frames', async () => {
+    const info = await probe(await mp3('no-xing', 48_000, ['-write_xing', '0']), { ffprobe });
+    expect(info.format.duration).toBe(3.024);
   });
 });
 

@@ -148,8 +148,9 @@ export async function expectAsPlanned(
     expect(Math.abs(got - want.duration), `video of ${file}: ${got} s`).toBeLessThanOrEqual(frame + 1e-3);
   }
   if (a) {
-    // The duration the container states, as the plan's came from the input's container. mp3 states
-    // the encoder's delay and padding too (2 s reads 2.04 s): there decoding tells the length.
+    // The duration the container states, as the plan's came from the input's container. An mp3's
+    // header counts the encoder's delay and padding too (2 s reads 2.04 s; probe() corrects it from
+    // the last packets): there decoding, the independent measure, tells the length.
     const got = a.codec === 'mp3' ? await decodedSeconds(file, 'a') : (a.duration ?? info.format.duration!);
     const frame = ((CODEC_FRAME[a.codec] ?? 1024) * (opts.audioFrames ?? 1)) / a.sampleRate!;
     const slack = frame + (opts.sourcePadding ?? 0) + 1e-3;

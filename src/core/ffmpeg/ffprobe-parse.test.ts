@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../errors.js';
 import { mainVideo, streamMetaOf } from '../spec/media-info.js';
-import { notMediaReason, parseFfprobeJson, parseRate } from './ffprobe-parse.js';
+import { mp3TailFrom, notMediaReason, parseFfprobeJson, parseRate } from './ffprobe-parse.js';
 
 /**
  * Recorded with ffprobe 5.1.9 (`-v error -protocol_whitelist file -print_format json -show_format
@@ -13,6 +13,8 @@ import { notMediaReason, parseFfprobeJson, parseRate } from './ffprobe-parse.js'
  * - rot.mov:   av.mp4 remuxed with `-c copy -metadata:s:v:0 rotate=90`
  * - two.mkv:   testsrc2 160x120 @ 25 + two libopus tracks (mono eng, stereo fre)
  * - cover.mp3: tone.mp3 + still.png as `-disposition:v attached_pic`
+ * - tone.mp3.tail: tone.mp3's last packets (`-f mp3 -read_intervals 0.037551% -select_streams a:0
+ *   -show_entries packet=pts,duration:packet_side_data=discard_padding -print_format json=compact=1`)
  */
 const probed = (name: string): unknown =>
   JSON.parse(readFileSync(new URL(`./fixtures/ffprobe/${name}.json`, import.meta.url), 'utf8'));
@@ -189,6 +191,57 @@ describe('parseFfprobeJson', () => {
       error = e;
     }
     expect(isAppError(error) && error.code).toBe('probe_failed');
+  });
+});
+
+describe('an mp3 is as long as what it decodes to', () => {
+  // tone.mp3: 2 s at 44.1 kHz is 78 frames of 1152 samples, stated 2.037551 s. FFmpeg skips the
+  // encoder's delay and its own 529 (1105 samples, start_time 0.025057) and discards the 551 samples
+  // of padding the last packet carries: 88200 samples decode, 2.000 s.
+  const tone = probed('tone.mp3');
+  const tail = probed('tone.mp3.tail');
+  const withStream = (changes: Record<string, unknown>) => {
+    const json = structuredClone(tone) as { streams: Record<string, unknown>[] };
+    Object.assign(json.streams[0]!, changes);
+    return json;
+  };
+
+  it('reads the tail from 2 s before the stated end', () => {
+    expect(mp3TailFrom(tone)).toBe(0.037);
+  });
+
+  it('takes the duration from start_time to the end of the last packet less its padding', () => {
+    const info = parseFfprobeJson(tone, tail);
+    expect(info.format.duration).toBe(2);
+    expect(info.streams[0]?.duration).toBe(2);
+    expect(streamMetaOf(info).duration).toBe(2);
+  });
+
+  it('keeps the stated duration without the tail, or when the tail holds no packets', () => {
+    expect(parseFfprobeJson(tone).format.duration).toBe(2.037551);
+    expect(parseFfprobeJson(tone, { packets: [] }).format.duration).toBe(2.037551);
+    expect(parseFfprobeJson(tone, 'garbage').format.duration).toBe(2.037551);
+  });
+
+  it('trims the audio of an mp3 with cover art, not the picture', () => {
+    const info = parseFfprobeJson(probed('cover.mp3'), tail);
+    expect(info.format.duration).toBe(2);
+    expect(info.streams.map((s) => [s.type, s.duration])).toEqual([
+      ['audio', 2],
+      ['video', 2.037556],
+    ]);
+  });
+
+  it('reads no tail where FFmpeg trims nothing: no encoder delay (no Info tag), or not mp3', () => {
+    expect(mp3TailFrom(withStream({ start_pts: 0, start_time: '0.000000' }))).toBeNull();
+    expect(mp3TailFrom(probed('av.mp4'))).toBeNull();
+    expect(mp3TailFrom(probed('two.mkv'))).toBeNull();
+    expect(mp3TailFrom(withStream({ codec_name: 'mp2' }))).toBeNull();
+    expect(parseFfprobeJson(probed('av.mp4'), tail).format.duration).toBe(2.002);
+  });
+
+  it('reads a short mp3 from its start', () => {
+    expect(mp3TailFrom(withStream({ duration: '0.339592' }))).toBe(0);
   });
 });
 

@@ -102,7 +102,11 @@ function parseStream(s: Json, position: number): StreamInfo {
   return info;
 }
 
-export function parseFfprobeJson(json: unknown): MediaInfo {
+/**
+ * `json`: `-show_format -show_streams`. `tail`: for an mp3 that mp3TailFrom() names, its last packets
+ * (MP3_TAIL_ENTRIES); with them the mp3's durations are what decoding gives rather than its header's.
+ */
+export function parseFfprobeJson(json: unknown, tail?: unknown): MediaInfo {
   if (!isObject(json) || !isObject(json.format)) {
     throw new AppError(
       'probe_failed',
@@ -111,7 +115,7 @@ export function parseFfprobeJson(json: unknown): MediaInfo {
   }
   const f = json.format;
   const streams = Array.isArray(json.streams) ? json.streams : [];
-  return {
+  const info: MediaInfo = {
     format: {
       name: str(f.format_name) ?? 'unknown',
       ...(str(f.format_long_name) ? { longName: str(f.format_long_name) } : {}),
@@ -121,6 +125,72 @@ export function parseFfprobeJson(json: unknown): MediaInfo {
     },
     streams: streams.filter(isObject).map(parseStream),
   };
+  const decoded = tail === undefined ? undefined : mp3DecodedSeconds(json, tail);
+  if (decoded === undefined) return info;
+  const audio = info.streams.find((s) => s.type === 'audio')!;
+  audio.duration = decoded;
+  info.format.duration = decoded;
+  return info;
+}
+
+/*
+ * MP3: the header's length and the decoded one. ffprobe states an mp3's duration as all its frames
+ * (the Xing/Info header's frame count × 1152 samples). When the LAME tag (written by LAME and by
+ * FFmpeg's mp3 muxer) gives the encoder's delay and padding, FFmpeg's mp3 demuxer has the decoder
+ * drop both: the delay (plus the decoder's 529 samples) as skip_samples on the first packet, which
+ * ffprobe shows as the stream's start_time, and the padding as discard_padding on the last packet,
+ * which only the packets show. A 2 s 48 kHz tone from libmp3lame is 85 frames, 97920 samples, stated
+ * 2.040 s; 1105 are skipped (start_time 0.023021) and 815 discarded, and decoding yields 96000, 2.000 s.
+ * The decoded length is where the last packet ends less its discarded padding, from start_time.
+ */
+
+/** `-show_entries` for the tail of an mp3 (with `-select_streams a:0 -read_intervals FROM%`). */
+export const MP3_TAIL_ENTRIES = 'packet=pts,duration:packet_side_data=discard_padding';
+
+/** The mp3 demuxer's answer and its first audio stream, if that is mp3. */
+function mp3Of(json: unknown): { format: Json; audio: Json } | undefined {
+  if (!isObject(json) || !isObject(json.format) || str(json.format.format_name) !== 'mp3') return undefined;
+  const streams = Array.isArray(json.streams) ? json.streams.filter(isObject) : [];
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  return audio?.codec_name === 'mp3' ? { format: json.format, audio } : undefined;
+}
+
+/** Seconds before the end in which the padding is sure to lie: it is under 4096 samples, 0.52 s at 8 kHz. */
+const TAIL_SECONDS = 2;
+
+/**
+ * Where to read an mp3's last packets from (seconds, for `-read_intervals FROM%`), or null when
+ * `json` is not an mp3 whose audio FFmpeg trims: without an encoder delay (no Info tag: start_time
+ * 0) the demuxer discards nothing, and the stated duration is what decodes.
+ */
+export function mp3TailFrom(json: unknown): number | null {
+  const mp3 = mp3Of(json);
+  if (!mp3 || !((num(mp3.audio.start_pts) ?? 0) > 0)) return null;
+  const duration = num(mp3.audio.duration) ?? num(mp3.format.duration);
+  return duration === undefined ? null : Math.max(0, Math.floor((duration - TAIL_SECONDS) * 1000) / 1000);
+}
+
+/**
+ * What decoding an mp3 gives, in seconds (to the microsecond, as ffprobe writes times), from its
+ * probe and its tail packets; undefined when they do not tell (not an mp3, no packets).
+ */
+function mp3DecodedSeconds(json: unknown, tail: unknown): number | undefined {
+  const s = mp3Of(json)?.audio;
+  const m = typeof s?.time_base === 'string' ? /^(\d+)\/(\d+)$/.exec(s.time_base) : null;
+  const [start, rate] = [num(s?.start_pts), num(s?.sample_rate)];
+  const packets = isObject(tail) && Array.isArray(tail.packets) ? tail.packets.filter(isObject) : [];
+  if (!m || Number(m[2]) === 0 || start === undefined || !rate || packets.length === 0) return undefined;
+  let end = -Infinity;
+  let discarded = 0;
+  for (const p of packets) {
+    const [pts, duration] = [num(p.pts), num(p.duration)];
+    if (pts === undefined || duration === undefined) return undefined;
+    end = Math.max(end, pts + duration);
+    for (const sd of Array.isArray(p.side_data_list) ? p.side_data_list : [])
+      discarded += (isObject(sd) ? num(sd.discard_padding) : undefined) ?? 0;
+  }
+  const seconds = ((end - start) * Number(m[1])) / Number(m[2]) - discarded / rate;
+  return seconds > 0 ? Math.round(seconds * 1e6) / 1e6 : undefined;
 }
 
 /**
