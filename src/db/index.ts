@@ -1,6 +1,7 @@
 export { type EventRow, EventsRepository } from './events.repository.js';
 export {
   type InsertResult,
+  type JobHead,
   type JobRow,
   JobsRepository,
   type ListFilter,

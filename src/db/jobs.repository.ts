@@ -21,9 +21,12 @@ export interface NewJob {
   maxInFlight: number;
 }
 
+/** What a submit answers with; the rest of the row (the spec) is not read back. */
+export type JobHead = Pick<JobRow, 'id' | 'state' | 'created_at'>;
+
 export type InsertResult =
-  | { kind: 'created'; job: JobRow }
-  | { kind: 'existing'; job: JobRow }
+  | { kind: 'created'; job: JobHead }
+  | { kind: 'existing'; job: JobHead }
   | { kind: 'conflict' }
   | { kind: 'limit' };
 
@@ -50,14 +53,14 @@ export class JobsRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
   async insert(j: NewJob): Promise<InsertResult> {
-    const rows = await sql<JobRow>`
+    const rows = await sql<JobHead>`
       WITH j AS (
         INSERT INTO jobs (id, owner, state, stage, spec, request_hash, priority, callback_url, idempotency_key)
         SELECT ${j.id}, ${j.owner}, 'pending', 'probing', ${json(j.spec)}::jsonb, ${j.requestHash},
                ${j.priority}, ${j.callbackUrl}, ${j.idempotencyKey}
         WHERE (SELECT count(*) FROM jobs WHERE owner = ${j.owner} AND state IN ('pending', 'processing')) < ${j.maxInFlight}
         ON CONFLICT (owner, idempotency_key) DO NOTHING
-        RETURNING *
+        RETURNING id, state, created_at
       ), e AS (
         INSERT INTO events (job_id, type, data)
         SELECT id, 'job.created', jsonb_build_object('status', 'pending', 'stage', 'probing') FROM j
@@ -68,7 +71,7 @@ export class JobsRepository {
     if (j.idempotencyKey !== null) {
       const prior = await this.db
         .selectFrom('jobs')
-        .selectAll()
+        .select(['id', 'state', 'created_at', 'request_hash'])
         .where('owner', '=', j.owner)
         .where('idempotency_key', '=', j.idempotencyKey)
         .executeTakeFirst();
@@ -170,8 +173,14 @@ export class JobsRepository {
   }
 
   /** Fails an unfinished job and cancels its open tasks; returns the tasks a worker must stop, or null when the job was already finished. */
-  async fail(jobId: string, error: StoredError, logTail?: string): Promise<StopTask[] | null> {
-    return this.finish(jobId, 'failed', error, logTail);
+  /** `planner` limits it to a job still claimed by that planner. */
+  async fail(
+    jobId: string,
+    error: StoredError,
+    logTail?: string,
+    guard: { planner?: string } = {},
+  ): Promise<StopTask[] | null> {
+    return this.finish(jobId, 'failed', error, logTail, undefined, guard.planner);
   }
 
   async cancel(jobId: string, owner?: string): Promise<StopTask[] | null> {
@@ -184,6 +193,7 @@ export class JobsRepository {
     error: StoredError | null,
     logTail: string | undefined,
     owner?: string,
+    planner?: string,
   ): Promise<StopTask[] | null> {
     return this.db.transaction().execute(async (tx) => {
       const j = await sql<{ id: string }>`
@@ -193,6 +203,7 @@ export class JobsRepository {
                  completed_at = CASE WHEN ${to} = 'failed' THEN now() ELSE completed_at END,
                  cancelled_at = CASE WHEN ${to} = 'cancelled' THEN now() ELSE cancelled_at END
           WHERE id = ${jobId} AND state IN ('pending', 'processing') ${owner ? sql`AND owner = ${owner}` : sql``}
+            ${planner ? sql`AND stage = 'planning' AND planner = ${planner}` : sql``}
           RETURNING id
         ), e AS (
           INSERT INTO events (job_id, type, data)
@@ -214,7 +225,11 @@ export class JobsRepository {
   }
 
   /** A failed or cancelled job back to the start: a new attempt, planned afresh. */
-  async retry(jobId: string, owner?: string): Promise<JobRow | undefined> {
+  async retry(
+    jobId: string,
+    owner?: string,
+    maxInFlight = Number.MAX_SAFE_INTEGER,
+  ): Promise<JobRow | undefined> {
     return this.db.transaction().execute(async (tx) => {
       const r = await sql<JobRow>`
         WITH j AS (
@@ -222,6 +237,7 @@ export class JobsRepository {
                  outputs = NULL, attempts = attempts + 1, started_at = NULL, completed_at = NULL,
                  cancelled_at = NULL, updated_at = now()
           WHERE id = ${jobId} AND state IN ('failed', 'cancelled') ${owner ? sql`AND owner = ${owner}` : sql``}
+            AND (SELECT count(*) FROM jobs u WHERE u.owner = jobs.owner AND u.state IN ('pending', 'processing')) < ${maxInFlight}
           RETURNING *
         ), e AS (
           INSERT INTO events (job_id, type, data)

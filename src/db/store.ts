@@ -164,33 +164,53 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
   };
   let closed = false;
 
-  // LISTEN needs a connection of its own, kept open; it reconnects when the server drops it.
+  // LISTEN needs a connection of its own, kept open: when the server drops it, it is made again,
+  // every second until the server answers.
   let listener: pg.Client | null = null;
+  let connectedOnce = false;
   const listen = async (): Promise<void> => {
     if (closed) return;
     const c = new pg.Client(clientConfig);
+    let lost = false;
+    const again = () => {
+      if (lost) return;
+      lost = true;
+      if (listener === c) listener = null;
+      c.end().catch(() => {});
+      if (!closed) setTimeout(() => void listen().catch(() => {}), 1000).unref();
+    };
     c.on('notification', (m) => {
       if (m.channel === EVENTS_CHANNEL && m.payload && ours(m.payload)) listeners.emit(m.payload);
     });
-    c.on('error', () => {
-      listener = null;
-      c.end().catch(() => {});
-      setTimeout(() => void listen().catch(() => {}), 1000).unref();
-    });
-    await c.connect();
-    await c.query(`LISTEN ${EVENTS_CHANNEL}`);
-    listener = c;
+    c.on('error', again);
+    c.on('end', again);
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${EVENTS_CHANNEL}`);
+      // Whatever was notified while nobody listened is in the tables: tell every reader to look.
+      if (connectedOnce) listeners.emit(JSON.stringify({ schema: own, type: 'store.reconnected' }));
+      connectedOnce = true;
+      listener = c;
+    } catch (e) {
+      again();
+      throw e;
+    }
   };
   await listen();
 
   // The leader holds a session-level advisory lock on a connection of its own: when the process
   // dies, the server ends the session and the lock is free for another replica.
   let leader: pg.Client | null = null;
+  let leaderCheckedAt = 0;
   const tryLead = async (): Promise<boolean> => {
     if (closed) return false;
     if (leader) {
+      // A lost connection also ends the client ('error' clears `leader`); a check every few
+      // seconds catches a silent one without a query on every wake-up of the scheduler.
+      if (Date.now() - leaderCheckedAt < 2000) return true;
       try {
         await leader.query('SELECT 1');
+        leaderCheckedAt = Date.now();
         return true;
       } catch {
         leader.end().catch(() => {});
@@ -206,6 +226,7 @@ async function openPostgres(url: string, opts: StoreOptions): Promise<Store> {
       const r = await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [leaderLock(schema)]);
       if (r.rows[0]?.ok) {
         leader = c;
+        leaderCheckedAt = Date.now();
         return true;
       }
     } catch {

@@ -105,11 +105,13 @@ export class TasksRepository {
   }
 
   /**
-   * Tasks whose worker is gone: its heartbeat is older than `cutoff`, or it restarted (its
+   * Tasks whose worker is gone: its heartbeat is older than `timeoutSeconds`, or it restarted (its
    * session changed) and so lost them. Each goes back to ready as a failure, or fails when its
-   * attempts are used up.
+   * attempts are used up. Silence is measured by the database's clock, which stamped the heartbeats.
    */
-  async rescueLost(cutoff: Date): Promise<Array<{ id: string; job_id: string; state: 'ready' | 'failed' }>> {
+  async rescueLost(
+    timeoutSeconds: number,
+  ): Promise<Array<{ id: string; job_id: string; state: 'ready' | 'failed' }>> {
     const error = json({
       code: 'worker_lost',
       message: 'the worker running this task stopped answering',
@@ -122,8 +124,25 @@ export class TasksRepository {
         progress = NULL, updated_at = now()
       FROM workers w
       WHERE t.worker = w.id AND t.state IN ${HELD}
-        AND (w.session <> t.worker_session OR w.last_seen < ${cutoff})
+        AND (w.session <> t.worker_session OR w.last_seen < now() - make_interval(secs => ${timeoutSeconds}))
       RETURNING t.id, t.job_id, t.state`.execute(this.db);
+    return r.rows;
+  }
+
+  /**
+   * Unfinished jobs whose tasks are all done (every one succeeded), or that have a failed task:
+   * what a crash between a task's transition and its job's can leave behind.
+   */
+  async jobsToSettle(): Promise<Array<{ job_id: string; failed: boolean; error: unknown }>> {
+    const r = await sql<{ job_id: string; failed: boolean; error: unknown }>`
+      SELECT j.id AS job_id,
+             bool_or(t.state = 'failed') AS failed,
+             (array_agg(t.error) FILTER (WHERE t.state = 'failed'))[1] AS error
+      FROM jobs j JOIN tasks t ON t.job_id = j.id
+      WHERE j.state IN ('pending', 'processing') AND j.stage NOT IN ('probing', 'planning')
+      GROUP BY j.id
+      HAVING bool_or(t.state = 'failed') OR bool_and(t.state = 'succeeded')
+      LIMIT 100`.execute(this.db);
     return r.rows;
   }
 

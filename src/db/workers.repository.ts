@@ -1,5 +1,5 @@
 /** The worker registry: who is there, since when, and with what session. */
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Tables, WorkersTable } from './schema.js';
 import { json } from './schema.js';
 
@@ -29,7 +29,7 @@ export class WorkersRepository {
       capabilities: json(w.capabilities),
       labels: json(w.labels),
       max_concurrent: w.maxConcurrent,
-      last_seen: new Date(),
+      last_seen: sql<Date>`now()`,
     };
     await this.db
       .insertInto('workers')
@@ -54,7 +54,7 @@ export class WorkersRepository {
   async heartbeat(id: string, session: string, telemetry: Record<string, unknown> = {}): Promise<boolean> {
     const r = await this.db
       .updateTable('workers')
-      .set({ last_seen: new Date(), telemetry: json(telemetry) })
+      .set({ last_seen: sql<Date>`now()`, telemetry: json(telemetry) })
       .where('id', '=', id)
       .where('session', '=', session)
       .executeTakeFirst();
@@ -70,14 +70,17 @@ export class WorkersRepository {
       .execute();
   }
 
-  /** Workers that may take work: online, not draining, heard from after `cutoff`. */
-  async available(cutoff: Date): Promise<WorkerRow[]> {
+  /**
+   * Workers that may take work: online, not draining, heard from within `timeoutSeconds` (by the
+   * database's clock, the one that stamped the heartbeat: replicas' clocks may differ).
+   */
+  async available(timeoutSeconds: number): Promise<WorkerRow[]> {
     return this.db
       .selectFrom('workers')
       .selectAll()
       .where('state', '=', 'online')
       .where('draining', '=', false)
-      .where('last_seen', '>=', cutoff)
+      .where('last_seen', '>=', sql<Date>`now() - make_interval(secs => ${timeoutSeconds})`)
       .orderBy('id')
       .execute();
   }

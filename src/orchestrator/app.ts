@@ -6,7 +6,12 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AppError } from '../core/index.js';
 import { installAuth } from './auth.js';
@@ -16,6 +21,21 @@ import { eventsRoutes } from './routes/events.routes.js';
 import { jobsRoutes } from './routes/jobs.routes.js';
 import { keysRoutes } from './routes/keys.routes.js';
 import { systemRoutes } from './routes/system.routes.js';
+
+/** One line per request, when it completes (Fastify's default writes two). */
+class OneLineLog extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: req.method,
+      url: req.url.split('?')[0],
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request');
+  }
+}
 
 export async function buildApp(deps: OrchestratorDeps): Promise<FastifyInstance> {
   const { config } = deps;
@@ -27,6 +47,7 @@ export async function buildApp(deps: OrchestratorDeps): Promise<FastifyInstance>
       return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : crypto.randomUUID();
     },
     requestIdHeader: false,
+    logController: new OneLineLog(),
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   // JSON only: a job sent as text/plain is a 415, not a string body that fails validation.

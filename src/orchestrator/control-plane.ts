@@ -1,7 +1,9 @@
 /**
  * The control plane without HTTP: plans pending jobs, hands ready tasks to workers, applies what
- * workers report, and rescues the tasks of workers that went away. Any replica plans and applies
- * reports; only the leader (an advisory lock on PostgreSQL) schedules, rescues and prunes.
+ * workers report, and rescues the tasks of workers that went away. Any replica plans, applies
+ * reports and hands tasks to the workers attached to it (claims are FOR UPDATE SKIP LOCKED);
+ * only the leader (an advisory lock on PostgreSQL) rescues lost work, settles jobs a crash left
+ * open and prunes.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -49,8 +51,7 @@ interface Attached {
   heartbeat: NodeJS.Timeout;
 }
 
-const PLANNER_LEASE_SECONDS = 120;
-const TERMINAL_EVENTS = new Set(['job.completed', 'job.failed', 'job.cancelled']);
+const PLANNER_LEASE_SECONDS = 60;
 
 export class ControlPlane {
   readonly jobs: JobsRepository;
@@ -153,7 +154,7 @@ export class ControlPlane {
         const job = await this.jobs.claimForPlanning(this.instance, PLANNER_LEASE_SECONDS);
         if (job) {
           planned = true;
-          await this.#plan(job.id, job.spec);
+          await this.#plan(job.id, job.attempts, job.spec);
         }
       } catch (e) {
         this.#o.logger.error({ err: e }, 'planner error');
@@ -162,7 +163,7 @@ export class ControlPlane {
     }
   }
 
-  async #plan(jobId: string, spec: unknown): Promise<void> {
+  async #plan(jobId: string, jobAttempt: number, spec: unknown): Promise<void> {
     const log = this.#o.logger.child({ job_id: jobId });
     try {
       await this.events.append({
@@ -172,11 +173,11 @@ export class ControlPlane {
       });
       const prepared = await prepareJob({ spec }, { ...this.#o.prepare, roots: this.#o.roots });
       const tasks = prepared.plan.tasks.map((t, ordinal) => ({
-        id: taskId(jobId, t.id),
+        id: taskId(jobId, jobAttempt, t.id),
         ordinal,
         kind: t.kind,
         spec: t,
-        deps: t.deps.map((d) => taskId(jobId, d)),
+        deps: t.deps.map((d) => taskId(jobId, jobAttempt, d)),
         requirements: t.requirements,
       }));
       const saved = await this.jobs.savePlan(
@@ -197,11 +198,12 @@ export class ControlPlane {
     } catch (e) {
       const error = this.#storedError(e, false);
       if (!isAppError(e)) log.error({ err: e }, 'planning failed unexpectedly');
-      await this.jobs.fail(jobId, error);
+      // Only while the job is still this planner's: a cancel (and a retry) may have come meanwhile.
+      await this.jobs.fail(jobId, error, undefined, { planner: this.instance });
     }
   }
 
-  // ---- scheduling (leader only)
+  // ---- scheduling: rescue and pruning by the leader only; dispatch to attached workers by each replica
 
   async #scheduleLoop(): Promise<void> {
     let lastRescue = 0;
@@ -221,12 +223,14 @@ export class ControlPlane {
             const n = await this.jobs.prune(new Date(now - this.#o.retentionDays * 86_400_000));
             if (n > 0) this.#o.logger.info({ jobs: n }, 'pruned finished jobs');
           }
-          busy = await this.#dispatchRound();
         }
+        // Every replica hands work to the workers attached to it in process (as pull-mode
+        // workers claim their own): a leader without a worker must not starve the others.
+        busy = await this.#dispatchRound();
       } catch (e) {
         this.#o.logger.error({ err: e }, 'scheduler error');
       }
-      if (!busy) await this.#scheduleWake.wait(this.#leading ? 1000 + Math.random() * 500 : 2500);
+      if (!busy) await this.#scheduleWake.wait(1000 + Math.random() * 500);
     }
     this.#leading = false;
   }
@@ -234,8 +238,10 @@ export class ControlPlane {
   /** One pass over the workers this process can reach; true when it dispatched something. */
   async #dispatchRound(): Promise<boolean> {
     if (this.#links.size === 0) return false;
-    const cutoff = new Date(Date.now() - this.#o.workerTimeoutSeconds * 1000);
-    const [available, held] = await Promise.all([this.workers.available(cutoff), this.tasks.heldByWorker()]);
+    const [available, held] = await Promise.all([
+      this.workers.available(this.#o.workerTimeoutSeconds),
+      this.tasks.heldByWorker(),
+    ]);
     let dispatched = false;
     for (const w of available) {
       const attached = this.#links.get(w.id);
@@ -274,7 +280,8 @@ export class ControlPlane {
     const spec = task.spec as TaskSpec;
     const analysis: Record<string, Record<string, unknown>> = {};
     for (const [node, from] of Object.entries(spec.analysis_from ?? {})) {
-      const dep = await this.tasks.get(taskId(task.job_id, from));
+      // A sibling of this task in the same run of the job: the same id prefix.
+      const dep = await this.tasks.get(`${task.id.slice(0, task.id.lastIndexOf(':') + 1)}${from}`);
       const a = (dep?.result as { analysis?: Record<string, unknown> } | null)?.analysis;
       if (a) analysis[node] = a;
     }
@@ -282,8 +289,13 @@ export class ControlPlane {
   }
 
   async #rescue(): Promise<void> {
-    const cutoff = new Date(Date.now() - this.#o.workerTimeoutSeconds * 1000);
-    const rescued = await this.tasks.rescueLost(cutoff);
+    // A crash (or a failed write) between a task's last transition and its job's leaves the job
+    // open with nothing left to run: finish it from its tasks.
+    for (const j of await this.tasks.jobsToSettle()) {
+      if (j.failed) await this.#failJob(j.job_id, (j.error as StoredError | null) ?? lostError());
+      else await this.#completeIfDone(j.job_id);
+    }
+    const rescued = await this.tasks.rescueLost(this.#o.workerTimeoutSeconds);
     for (const t of rescued) {
       this.#o.logger.warn({ task_id: t.id, state: t.state }, 'task of a lost worker');
       await this.events.append({
@@ -476,7 +488,12 @@ export class ControlPlane {
   }
 }
 
-export const taskId = (jobId: string, planTaskId: string) => `${jobId}:${planTaskId}`;
+/**
+ * A task's id names its job's run (attempts, raised by a retry): a retried job's tasks are new
+ * tasks, so a late report of the run before the retry can never be taken for one of theirs.
+ */
+export const taskId = (jobId: string, jobAttempt: number, planTaskId: string) =>
+  `${jobId}:${jobAttempt}:${planTaskId}`;
 
 function lostError(): StoredError {
   return {
@@ -524,5 +541,3 @@ function publicPlan(plan: {
     tasks: plan.tasks,
   };
 }
-
-export { TERMINAL_EVENTS };

@@ -40,7 +40,9 @@ export class LocalWorker implements WorkerLink {
   async dispatch(a: TaskAssignment): Promise<'accepted' | 'busy' | 'unavailable'> {
     if (this.#closing || !this.#sink) return 'unavailable';
     const current = this.#runs.get(a.task_id);
-    if (current?.attempt === a.attempt) return 'accepted';
+    if (current?.attempt === a.attempt && !current.stop.signal.aborted) return 'accepted';
+    // An earlier attempt of this task is still stopping: not yet.
+    if (current) return 'busy';
     if (this.#runs.size >= this.#slots) return 'busy';
     const sink = this.#sink;
     const stop = new AbortController();

@@ -45,10 +45,25 @@ export async function runAssignment(
   const send = async (r: TaskReport) => {
     if ((await sink.report(r)) === 'stale') stop.abort();
   };
-  await send({ type: 'running', ...ref });
-  if (stop.signal.aborted) return 'stopped';
+  // The end of a run must reach the orchestrator: a database that is away for a while (a
+  // restart, a fail-over) is waited for, about two minutes, before the report is given up.
+  const deliver = async (r: TaskReport) => {
+    for (let i = 0; ; i++) {
+      try {
+        return await send(r);
+      } catch (e) {
+        if (i >= 10) throw e;
+        ctx.logger.warn({ err: e, task_id: a.task_id, report: r.type }, 'report failed; trying again');
+        await new Promise((res) => setTimeout(res, Math.min(500 * 2 ** i, 15_000)));
+      }
+    }
+  };
+  // FFmpeg starts at once; the `running` report goes out beside it (reports stay in order: the
+  // others queue behind it), and a `stale` answer stops the run like any other.
+  let inFlight: Promise<void> = send({ type: 'running', ...ref }).catch((e) =>
+    ctx.logger.warn({ err: e }, 'running report failed'),
+  );
   let lastProgress = 0;
-  let inFlight: Promise<void> = Promise.resolve();
   try {
     const result = await executeTask(a.spec, {
       roots: ctx.roots,
@@ -87,7 +102,7 @@ export async function runAssignment(
         duration: o.info.format.duration,
         media_info: o.info as unknown as Record<string, unknown>,
       });
-    await send({
+    await deliver({
       type: 'succeeded',
       ...ref,
       outputs,
@@ -101,7 +116,7 @@ export async function runAssignment(
     const err = isAppError(e) ? e : new AppError('internal_error', (e as Error).message, { cause: e });
     if (!isAppError(e)) ctx.logger.error({ err: e, task_id: a.task_id }, 'task failed unexpectedly');
     const [message, ...tail] = err.message.split('\n');
-    await send({
+    await deliver({
       type: 'failed',
       ...ref,
       error: {

@@ -1,8 +1,9 @@
 /**
  * GET /api/v1/jobs/:id/events: Server-Sent Events of a job's state and progress. Each event's id
  * is its row in the event log, so `Last-Event-ID` replays what a client missed; the stream ends
- * after the terminal event. Events written by any replica arrive through the store's
- * notifications (LISTEN/NOTIFY on PostgreSQL).
+ * once the job is finished and every event is sent (a retried job goes on past its earlier
+ * end). Events written by any replica arrive through the store's notifications (LISTEN/NOTIFY
+ * on PostgreSQL).
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -10,10 +11,11 @@ import { z } from 'zod';
 import { AppError } from '../../core/index.js';
 import type { EventRow } from '../../db/index.js';
 import { ownerScope } from '../auth.js';
-import { TERMINAL_EVENTS } from '../control-plane.js';
 import type { OrchestratorDeps } from '../deps.js';
 
 const KEEPALIVE_MS = 15_000;
+const BATCH = 500;
+const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 
 function frame(e: EventRow): string {
   const data = {
@@ -27,6 +29,12 @@ function frame(e: EventRow): string {
 
 export async function eventsRoutes(app: FastifyInstance, deps: OrchestratorDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  // Open streams end when the server closes: they would otherwise hold its close() forever.
+  const open = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const close of [...open]) close();
+  });
+
   r.get(
     '/api/v1/jobs/:id/events',
     {
@@ -38,16 +46,32 @@ export async function eventsRoutes(app: FastifyInstance, deps: OrchestratorDeps)
       },
     },
     async (req, reply) => {
+      let gone = false;
+      let close = () => {
+        gone = true;
+      };
+      req.raw.on('close', () => close());
       const job = await deps.control.jobs.get(req.params.id, ownerScope(req));
       if (!job) throw new AppError('job_not_found', `no job ${req.params.id}`);
+      reply.hijack();
+      const res = reply.raw;
+      if (gone || req.raw.destroyed) {
+        res.destroy();
+        return;
+      }
       const header = req.headers['last-event-id'];
       let last =
         typeof header === 'string' && /^\d{1,15}$/.test(header)
           ? Number(header)
           : (req.query.last_event_id ?? 0);
+      // What the client was last told: the job's status and progress, from the job itself until
+      // events say more. A reminder repeats the progress while it encodes; nothing reads the
+      // database for it.
+      let status: string = job.state;
+      let stage: string = job.stage;
+      let progress: unknown = job.progress ?? { overall_percent: 0 };
+      let lastWrite = Date.now();
 
-      reply.hijack();
-      const res = reply.raw;
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
@@ -55,19 +79,25 @@ export async function eventsRoutes(app: FastifyInstance, deps: OrchestratorDeps)
         'x-accel-buffering': 'no',
         ...corsHeaders(reply.getHeaders()),
       });
-      res.write('retry: 2000\n\n');
+      const send = (text: string) => {
+        lastWrite = Date.now();
+        res.write(text);
+      };
+      send('retry: 2000\n\n');
 
       let closed = false;
       let pumping = false;
       let again = false;
-      const close = () => {
+      close = () => {
         if (closed) return;
         closed = true;
+        open.delete(close);
         unsubscribe();
         clearInterval(keepalive);
         clearInterval(beat);
         res.end();
       };
+      open.add(close);
       // One reader at a time; a wake-up during a read makes it read once more.
       const pump = async () => {
         if (pumping) {
@@ -78,19 +108,19 @@ export async function eventsRoutes(app: FastifyInstance, deps: OrchestratorDeps)
         try {
           do {
             again = false;
-            const rows = await deps.control.events.since(job.id, last, { limit: 500 });
+            const rows = await deps.control.events.since(job.id, last, { limit: BATCH });
             for (const e of rows) {
               if (closed) return;
-              if (e.type === 'log') {
-                last = e.id;
-                continue;
-              }
-              res.write(frame(e));
               last = e.id;
-              if (TERMINAL_EVENTS.has(e.type)) return close();
+              if (e.type === 'log') continue;
+              send(frame(e));
+              if (typeof e.data.status === 'string') status = e.data.status;
+              if (typeof e.data.stage === 'string') stage = e.data.stage;
+              if (e.type === 'job.progress') progress = e.data;
             }
-            if (rows.length === 500) again = true;
+            if (rows.length === BATCH) again = true;
           } while (again && !closed);
+          if (FINISHED.has(status)) close();
         } catch (e) {
           req.log.warn({ err: e }, 'event stream read failed');
           close();
@@ -100,34 +130,22 @@ export async function eventsRoutes(app: FastifyInstance, deps: OrchestratorDeps)
       };
       const unsubscribe = deps.store.onEvent((payload) => {
         try {
-          if ((JSON.parse(payload) as { job?: string }).job === job.id) void pump();
+          const n = JSON.parse(payload) as { job?: string; type?: string };
+          if (n.job === job.id || n.type === 'store.reconnected') void pump();
         } catch {
           // not ours
         }
       });
-      const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
-      // While a job encodes, a client hears from it at least once a second, even when FFmpeg is
-      // slow to report (a heavy input, a long first GOP): the current progress, without an id,
-      // so a replay still starts after the last logged event.
-      let lastWrite = Date.now();
-      const write = res.write.bind(res);
-      res.write = ((chunk: string) => {
-        lastWrite = Date.now();
-        return write(chunk);
-      }) as typeof res.write;
+      const keepalive = setInterval(() => send(': keepalive\n\n'), KEEPALIVE_MS);
+      // While the job encodes, the client hears from it at least once a second, even when
+      // FFmpeg is slow to report: the last progress again, without an id (a replay still starts
+      // after the last logged event).
       const beat = setInterval(() => {
-        if (closed || Date.now() - lastWrite < 900) return;
-        void deps.control.jobs.get(job.id).then(
-          (j) => {
-            if (!closed && j?.state === 'processing' && Date.now() - lastWrite >= 900)
-              res.write(
-                `event: job.progress\ndata: ${JSON.stringify({ ...(j.progress as object), job_id: j.id, status: j.state, stage: j.stage, at: new Date().toISOString() })}\n\n`,
-              );
-          },
-          () => {},
+        if (closed || status !== 'processing' || Date.now() - lastWrite < 900) return;
+        send(
+          `event: job.progress\ndata: ${JSON.stringify({ ...(progress as object), job_id: job.id, status, stage, at: new Date().toISOString() })}\n\n`,
         );
       }, 250);
-      req.raw.on('close', close);
       await pump();
     },
   );

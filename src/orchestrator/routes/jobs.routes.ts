@@ -166,12 +166,19 @@ export async function jobsRoutes(app: FastifyInstance, deps: OrchestratorDeps): 
     async (req) => {
       const owner = ownerScope(req);
       const job = await load(req.params.id, owner);
-      const retried = await control.jobs.retry(job.id, owner);
-      if (!retried)
+      const retried = await control.jobs.retry(job.id, owner, config.max_jobs_in_flight);
+      if (!retried) {
+        const now = await load(job.id, owner);
+        if (now.state === 'failed' || now.state === 'cancelled')
+          throw new AppError(
+            'too_many_jobs',
+            `you have ${config.max_jobs_in_flight} unfinished jobs, the most allowed; wait for some to finish`,
+          );
         throw new AppError(
           'job_not_retryable',
-          `job ${job.id} is ${job.state}; only failed or cancelled jobs can be retried`,
+          `job ${job.id} is ${now.state}; only failed or cancelled jobs can be retried`,
         );
+      }
       return jobView(retried);
     },
   );
