@@ -5,6 +5,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { testPatternArgs } from '../core/index.js';
 import { runFfmpeg } from '../media/index.js';
 import { runCommand } from './commands.js';
 import { openContext } from './context.js';
@@ -43,29 +44,12 @@ export async function demoCommand(opts: { dir?: string; json?: boolean }, io: Io
     io.err('1/2 generating a 12 s test clip (testsrc2 + a tone) → demo/source.mp4');
     await runFfmpeg({
       ffmpeg: ctx.binaries.ffmpeg.path,
-      args: [
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=1280x720:rate=30:duration=12',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000:duration=12',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-pix_fmt',
-        'yuv420p',
-        '-c:a',
-        'aac',
-        '-shortest',
-        '-f',
-        'mp4',
-        `file:${join(root, 'demo/source.mp4')}`,
-      ],
+      args: testPatternArgs({
+        size: '1280x720',
+        seconds: 12,
+        preset: 'veryfast',
+        out: `file:${join(root, 'demo/source.mp4')}`,
+      }),
       expectedDurationSeconds: 12,
     }).done;
     const specPath = join(root, 'demo/job.json');

@@ -4,9 +4,11 @@
  * tasks get the grace period, then they are stopped and handed back for the next start.
  */
 import { createHash } from 'node:crypto';
+import { readdir, rename } from 'node:fs/promises';
 import { availableParallelism, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type OrchestratorConfig } from '../config/index.js';
+import { testPatternArgs } from '../core/index.js';
 import { resolveBinaries, runFfmpeg } from '../media/index.js';
 import { type RunningOrchestrator, startOrchestrator } from '../orchestrator/index.js';
 import { LocalWorker } from '../worker/index.js';
@@ -91,35 +93,13 @@ export async function startUp(
 }
 
 async function writeSample(ffmpeg: string, root: string): Promise<void> {
+  const part = join(root, '.sample.mp4.part');
   await runFfmpeg({
     ffmpeg,
-    args: [
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=1920x1080:rate=30:duration=30',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:sample_rate=48000:duration=30',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-shortest',
-      '-f',
-      'mp4',
-      `file:${join(root, '.sample.mp4.part')}`,
-    ],
+    args: testPatternArgs({ size: '1920x1080', seconds: 30, out: `file:${part}` }),
     expectedDurationSeconds: 30,
   }).done;
-  const { rename } = await import('node:fs/promises');
-  await rename(join(root, '.sample.mp4.part'), join(root, 'sample.mp4'));
+  await rename(part, join(root, 'sample.mp4'));
 }
 
 export async function upCommand(
@@ -157,7 +137,6 @@ export async function upCommand(
   }
   // The quick start's own media folder, still empty: a clip to try the README's example on.
   if (withWorker && !started.config.media_root) {
-    const { readdir } = await import('node:fs/promises');
     if ((await readdir(o.roots.default)).length === 0)
       writeSample(started.ffmpeg, o.roots.default).then(
         () => io.out(`a 30 s sample clip is ready: ${join(o.roots.default, 'sample.mp4')}`),

@@ -5,6 +5,7 @@ export * from './ffmpeg/args.js';
 export * from './ffmpeg/encoders.js';
 export * from './ffmpeg/filtergraph.js';
 export * from './ffmpeg/render.js';
+export * from './ffmpeg/test-pattern.js';
 export * from './operators/catalog.js';
 export type { AnyOperator, Cost, FilterIO, FilterResult, Operator } from './operators/operator.js';
 export { getOperator, OPERATORS, operatorNames } from './operators/registry.js';
