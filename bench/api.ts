@@ -671,7 +671,8 @@ async function main(): Promise<void> {
     mkdirSync(join(media, 'out'), { recursive: true });
     const realFfmpeg = process.env.MEDIAFORGE_FFMPEG || onPath('ffmpeg');
     if (!realFfmpeg) throw new Error('no ffmpeg on PATH');
-    const { testPatternArgs } = await import('../src/core/index.js');
+    // Only this module: the main process strips types, and core/index.js holds syntax it cannot strip.
+    const { testPatternArgs } = await import('../src/core/ffmpeg/test-pattern.js');
     const made = spawnSync(
       realFfmpeg,
       [
