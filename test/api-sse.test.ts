@@ -16,11 +16,12 @@ import { eventually } from './helpers/up-process.js';
 let t: TestOrchestrator;
 let marker: string;
 beforeAll(async () => {
-  // Version and encoder queries go to the real FFmpeg; an encode (it asks for -progress) hangs,
+  // Version and encoder queries go to the real FFmpeg, and so do encodes, except one that writes
+  // a file named hang (its temporary name holds it): that one hangs,
   // and the shell stays alive under the script's own name, so the test can see it run and stop.
   const ffmpeg = makeExecutable(
     `ffmpeg-hangs-${process.pid}`,
-    'case "$*" in *-progress*) sleep 300; exit 1 ;; esac\nexec ffmpeg "$@"',
+    'case "$*" in *-progress*hang*) sleep 300; exit 1 ;; esac\nexec ffmpeg "$@"',
   );
   marker = ffmpeg;
   t = await startTestOrchestrator(TEST_DATABASES[0]!, { settings: { ffmpeg } });
@@ -83,4 +84,51 @@ it('reminds the client while FFmpeg is silent, and a cancel ends the stream with
   const job = (await t.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}`, headers: t.admin })).json();
   expect(job).toMatchObject({ status: 'cancelled', output_files: [] });
   expect(job.cancelled_at).not.toBeNull();
+});
+
+it('a cancel removes what the finished tasks of the job had written', async () => {
+  // Two unconnected parts: two tasks, one after the other on the single slot.
+  const spec = {
+    spec: {
+      inputs: [
+        { id: 'a', source: 'in.mp4' },
+        { id: 'b', source: 'in.mp4' },
+      ],
+      outputs: [
+        {
+          id: 'a',
+          destination: 'out/first.mp4',
+          codec: { video: { codec: 'h264', preset: 'ultrafast' }, audio: { codec: 'aac' } },
+        },
+        {
+          id: 'b',
+          destination: 'out/hang.mp4',
+          codec: { video: { codec: 'h264', preset: 'ultrafast' }, audio: { codec: 'aac' } },
+        },
+      ],
+    },
+  };
+  const id = (
+    await t.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: t.admin, payload: spec })
+  ).json().job_id;
+  await eventually('the first output written', async () =>
+    (await readdir(join(t.root, 'out')).catch(() => [] as string[])).includes('first.mp4') ? true : undefined,
+  );
+  await eventually('the second task hangs', async () =>
+    processesMentioning(marker).length === 1 ? true : undefined,
+  );
+  const r = await t.app.inject({ method: 'DELETE', url: `/api/v1/jobs/${id}`, headers: t.admin });
+  expect(r.statusCode).toBe(204);
+  await eventually(
+    'FFmpeg stopped',
+    async () => (processesMentioning(marker).length === 0 ? true : undefined),
+    15_000,
+  );
+  expect(await readdir(join(t.root, 'out'))).toEqual([]);
+  const logs = (
+    await t.app.inject({ method: 'GET', url: `/api/v1/jobs/${id}/logs`, headers: t.admin })
+  ).json().logs;
+  expect(logs.map((l: { message: string }) => l.message)).toContain(
+    'removed 1 file(s) finished tasks had written',
+  );
 });

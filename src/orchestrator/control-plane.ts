@@ -6,6 +6,7 @@
  * open and prunes.
  */
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
   type ErrorCode,
@@ -29,7 +30,7 @@ import {
   WorkersRepository,
 } from '../db/index.js';
 import { type PrepareContext, prepareJob } from '../pipeline/index.js';
-import type { MediaRoots } from '../storage/index.js';
+import { isInside, type MediaRoots } from '../storage/index.js';
 import type { Metrics } from './metrics.js';
 import { jobProgress } from './progress.js';
 import { Wakeup } from './wakeup.js';
@@ -457,7 +458,35 @@ export class ControlPlane {
     if (stop === null) return false;
     await this.#stopTasks(stop);
     this.#lastProgressEvent.delete(jobId);
+    await this.#removeWrittenOutputs(jobId);
     return true;
+  }
+
+  /**
+   * A cancelled job leaves no partial result: the running task's temporary files go with its
+   * FFmpeg, and the files its finished tasks already wrote are removed here (only under the
+   * media roots, only the files those tasks reported).
+   */
+  async #removeWrittenOutputs(jobId: string): Promise<void> {
+    const files = (await this.tasks.forJob(jobId))
+      .filter((t) => t.state === 'succeeded')
+      .flatMap((t) =>
+        ((t.result as { outputs?: Array<{ files?: string[] }> } | null)?.outputs ?? []).flatMap(
+          (o) => o.files ?? [],
+        ),
+      )
+      .filter((f) => this.#o.roots.all.some((root) => isInside(root, f)));
+    if (files.length === 0) return;
+    await Promise.all(files.map((f) => rm(f, { force: true }).catch(() => {})));
+    await this.events.append({
+      jobId,
+      type: 'log',
+      data: {
+        level: 'info',
+        stage: 'cancelled',
+        message: `removed ${files.length} file(s) finished tasks had written`,
+      },
+    });
   }
 
   async #stopTasks(stop: readonly StopTask[]): Promise<void> {
