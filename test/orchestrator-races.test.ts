@@ -2,8 +2,7 @@
  * Regression tests from a review of the orchestrator: races between replicas, cancels, retries
  * and reports; SSE streams that never ended or leaked; lost work after crashes and outages. The
  * comment above each test tells the defect as it was found (file:line of that time) and the fix
- * it suggested; the one still marked `it.fails` (a burst overshooting max_jobs_in_flight) is not
- * fixed yet. Tests that need concurrent connections run on the PostgreSQL server
+ * it suggested. Tests that need concurrent connections run on the PostgreSQL server
  * (MEDIAFORGE_TEST_DATABASE_URL, else the local one) and are skipped without it.
  */
 import { existsSync } from 'node:fs';
@@ -41,8 +40,6 @@ const pgAvailable = await (async () => {
     await c.end().catch(() => {});
   }
 })();
-/** `it.fails` on PostgreSQL, skipped when no server answers. */
-const pgFails = pgAvailable ? it.fails : it.skip;
 /** `it` on PostgreSQL, skipped when no server answers. */
 const pgIt = pgAvailable ? it : it.skip;
 
@@ -547,7 +544,7 @@ describe('replicas and the database', () => {
   // only committed rows, so a burst creates many more unfinished jobs than max_jobs_in_flight.
   // Fix: serialise per owner (pg_advisory_xact_lock(hashtext(owner)) or SELECT … FOR UPDATE on the
   // user row in the same transaction) before counting, or keep a counter on users with a CHECK.
-  pgFails('keeps max_jobs_in_flight under a burst of concurrent submits', async () => {
+  pgIt('keeps max_jobs_in_flight under a burst of concurrent submits', async () => {
     const t = await orchestrator(PG, { worker: false, settings: { max_jobs_in_flight: 2 } });
     await t.clip('in.mp4', 1);
     const alice = await t.user('alice');

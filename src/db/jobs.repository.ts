@@ -49,27 +49,50 @@ export interface StopTask {
 
 const UNFINISHED = ['pending', 'processing'] as const;
 
+/** More than the submits that can run at once: every replica's pool (10) several times over. */
+const FAST_PATH_MARGIN = 64;
+
 export class JobsRepository {
   constructor(private readonly db: Kysely<Tables>) {}
 
+  /**
+   * Creates the job unless the owner is at the limit of unfinished jobs or the idempotency key
+   * was used. Counting and inserting in one statement is exact only without concurrency (each
+   * statement counts what had committed when it started), so: far below the limit, one
+   * statement (at most FAST_PATH_MARGIN submits run at once across the replicas' pools, so they
+   * cannot cross it); near it, the owner's submits queue on an advisory lock and count afresh.
+   */
   async insert(j: NewJob): Promise<InsertResult> {
+    if (j.maxInFlight > FAST_PATH_MARGIN) {
+      const fast = await this.#insertUnder(this.db, j, j.maxInFlight - FAST_PATH_MARGIN);
+      if (fast.kind !== 'limit') return fast;
+    }
+    return this.db.transaction().execute(async (tx) => {
+      await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`mediaforge-in-flight:${j.owner}`}, 0))`.execute(
+        tx,
+      );
+      return this.#insertUnder(tx, j, j.maxInFlight);
+    });
+  }
+
+  async #insertUnder(db: Kysely<Tables>, j: NewJob, limit: number): Promise<InsertResult> {
     const rows = await sql<JobHead>`
       WITH j AS (
         INSERT INTO jobs (id, owner, state, stage, spec, request_hash, priority, callback_url, idempotency_key)
         SELECT ${j.id}, ${j.owner}, 'pending', 'probing', ${json(j.spec)}::jsonb, ${j.requestHash},
                ${j.priority}, ${j.callbackUrl}, ${j.idempotencyKey}
-        WHERE (SELECT count(*) FROM jobs WHERE owner = ${j.owner} AND state IN ('pending', 'processing')) < ${j.maxInFlight}
+        WHERE (SELECT count(*) FROM jobs WHERE owner = ${j.owner} AND state IN ('pending', 'processing')) < ${limit}
         ON CONFLICT (owner, idempotency_key) DO NOTHING
         RETURNING id, state, created_at
       ), e AS (
         INSERT INTO events (job_id, type, data)
         SELECT id, 'job.created', jsonb_build_object('status', 'pending', 'stage', 'probing') FROM j
       )
-      SELECT * FROM j`.execute(this.db);
+      SELECT * FROM j`.execute(db);
     const created = rows.rows[0];
     if (created) return { kind: 'created', job: created };
     if (j.idempotencyKey !== null) {
-      const prior = await this.db
+      const prior = await db
         .selectFrom('jobs')
         .select(['id', 'state', 'created_at', 'request_hash'])
         .where('owner', '=', j.owner)
