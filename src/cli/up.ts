@@ -49,6 +49,7 @@ export async function startUp(
   });
   const orch = await startOrchestrator({ config, binaries });
   let worker: LocalWorker | null = null;
+  let workerId: string | null = null;
   if (withWorker) {
     worker = new LocalWorker(
       {
@@ -65,6 +66,7 @@ export async function startUp(
       .update(`${hostname()}:${resolve(config.data_dir)}`)
       .digest('hex')
       .slice(0, 12)}`;
+    workerId = id;
     const { sink } = await orch.control.attachWorker(
       {
         id,
@@ -85,6 +87,8 @@ export async function startUp(
     worker,
     stop() {
       stopping ??= orch.close(async () => {
+        // No new work for it while it finishes (or hands back) what it runs.
+        if (workerId) orch.control.detachWorker(workerId);
         await worker?.close(config.shutdown_grace_seconds * 1000);
       });
       return stopping;
