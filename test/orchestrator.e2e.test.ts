@@ -169,6 +169,8 @@ describe.each(TEST_DATABASES)('faults on $name', (db) => {
       const info = await probeFile(join(root, `out/${i}.mp4`));
       expect(info.format.duration).toBeCloseTo(6, 0);
     }
+    // The killed attempt's temporary file went when the task ran again.
+    expect((await readdir(join(root, 'out'))).sort()).toEqual(['0.mp4', '1.mp4']);
   });
 });
 

@@ -34,6 +34,11 @@ export interface JobProgress extends Progress {
 
 export interface ExecuteContext {
   roots: MediaRoots;
+  /**
+   * Names this task's temporary files (a worker gives a hash of the task id): a later attempt
+   * removes what a killed one left. Without it, nothing is swept.
+   */
+  tempTag?: string;
   tools: MediaTools;
   threads?: number;
   signal?: AbortSignal;
@@ -65,31 +70,54 @@ interface Staged {
 
 const token = () => randomBytes(4).toString('hex');
 
+/** The longest suffix a temporary name gets ('.part'): the name is cut the same way for all. */
+const SUFFIX_ROOM = 5;
+
 /**
- * `.<name>.mediaforge-<token><suffix>` beside the destination, with the name cut so the whole
- * stays within the 255 bytes a file name may have (a legal long destination must not fail).
+ * `.<name>.mediaforge-[<tag>-]` : the start of the temporary names beside a destination, with the
+ * name cut so a whole temporary name stays within the 255 bytes a file name may have (a legal
+ * long destination must not fail).
  */
-export function tempName(name: string, suffix: string): string {
-  const tail = `.mediaforge-${token()}${suffix}`;
-  const room = 255 - 1 - Buffer.byteLength(tail);
+function tempPrefix(name: string, tag?: string): string {
+  const head = `.mediaforge-${tag ? `${tag}-` : ''}`;
+  const room = 255 - 1 - Buffer.byteLength(head) - 8 - SUFFIX_ROOM;
   let cut = name;
   while (Buffer.byteLength(cut) > room) cut = cut.slice(0, -1);
-  return `.${cut}${tail}`;
+  return `.${cut}${head}`;
 }
 
-async function stage(out: TaskOutput, roots: MediaRoots): Promise<Staged> {
+export function tempName(name: string, suffix: string, tag?: string): string {
+  return `${tempPrefix(name, tag)}${token()}${suffix}`;
+}
+
+/**
+ * What an earlier attempt of the same task left beside the destination when it was killed
+ * (kill -9, a lost machine): its temporary files carry the task's tag, and only those go.
+ */
+async function sweepEarlierAttempts(dir: string, name: string, tag: string): Promise<void> {
+  const prefix = tempPrefix(name, tag);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => rm(join(dir, n), { recursive: true, force: true }).catch(() => {})),
+  );
+}
+
+async function stage(out: TaskOutput, roots: MediaRoots, tag?: string): Promise<Staged> {
   const final = await prepareDestination(out.path, roots);
   const dir = dirname(final);
   const name = basename(final);
+  if (tag) await sweepEarlierAttempts(dir, name, tag);
   if (out.image && out.image.frames > 1) {
-    const tempDir = join(dir, tempName(name, '.d'));
+    const tempDir = join(dir, tempName(name, '.d', tag));
     await mkdir(tempDir);
     // image2 reads % as a pattern: the user's name is escaped, our counter added.
     const ext = extname(name);
     const pattern = `${name.slice(0, name.length - ext.length).replace(/%/g, '%%')}-%04d${ext}`;
     return { out, final, temp: join(tempDir, pattern), tempDir };
   }
-  return { out, final, temp: join(dir, tempName(name, '.part')) };
+  return { out, final, temp: join(dir, tempName(name, '.part', tag)) };
 }
 
 /** Best effort: a clean-up that fails must not hide the error that made it necessary. */
@@ -252,7 +280,7 @@ async function runTask(
 ): Promise<WrittenOutput[]> {
   const staged: Staged[] = [];
   try {
-    for (const out of task.outputs) staged.push(await stage(out, ctx.roots));
+    for (const out of task.outputs) staged.push(await stage(out, ctx.roots, ctx.tempTag));
     const needed: Record<string, Record<string, unknown>> = {};
     for (const [node, from] of Object.entries(task.analysis_from)) {
       const a = ctx.analysis[from];

@@ -67,6 +67,7 @@ export async function runAssignment(
   try {
     const result = await executeTask(a.spec, {
       roots: ctx.roots,
+      tempTag: createHash('sha256').update(a.task_id).digest('hex').slice(0, 8),
       tools: ctx.tools,
       ...(ctx.threads > 0 ? { threads: ctx.threads } : {}),
       analysis: a.analysis,
