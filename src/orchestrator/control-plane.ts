@@ -1,5 +1,5 @@
 /**
- * The control plane without HTTP: plans pending jobs, hands ready tasks to workers, applies what
+ * The control plane without HTTP: plans pending jobs (planner.ts), hands ready tasks to workers, applies what
  * workers report, and rescues the tasks of workers that went away. Any replica plans, applies
  * reports and hands tasks to the workers attached to it (claims are FOR UPDATE SKIP LOCKED);
  * only the leader (an advisory lock on PostgreSQL) rescues lost work, settles jobs a crash left
@@ -29,9 +29,10 @@ import {
   TasksRepository,
   WorkersRepository,
 } from '../db/index.js';
-import { type PrepareContext, prepareJob } from '../pipeline/index.js';
+import type { PrepareContext } from '../pipeline/index.js';
 import { isInside, type MediaRoots } from '../storage/index.js';
 import type { Metrics } from './metrics.js';
+import { Planner } from './planner.js';
 import { jobProgress } from './progress.js';
 import { Wakeup } from './wakeup.js';
 
@@ -52,8 +53,6 @@ interface Attached {
   heartbeat: NodeJS.Timeout;
 }
 
-const PLANNER_LEASE_SECONDS = 60;
-
 export class ControlPlane {
   readonly jobs: JobsRepository;
   readonly tasks: TasksRepository;
@@ -63,7 +62,7 @@ export class ControlPlane {
   readonly instance = randomUUID();
   readonly #o: ControlPlaneOptions;
   readonly #links = new Map<string, Attached>();
-  readonly #planWake = new Wakeup();
+  readonly #planner: Planner;
   readonly #scheduleWake = new Wakeup();
   readonly #lastProgressEvent = new Map<string, number>();
   #running = false;
@@ -79,6 +78,16 @@ export class ControlPlane {
     this.events = new EventsRepository(db);
     this.workers = new WorkersRepository(db);
     this.keys = new KeysRepository(db);
+    this.#planner = new Planner({
+      jobs: this.jobs,
+      events: this.events,
+      logger: o.logger,
+      roots: o.roots,
+      prepare: o.prepare,
+      maxAttempts: o.maxAttempts,
+      instance: this.instance,
+      storedError: (e) => this.#storedError(e, false),
+    });
   }
 
   setMetrics(m: Metrics): void {
@@ -95,10 +104,11 @@ export class ControlPlane {
     // Any new event may mean work: a job to plan, a task made ready, a worker that freed a slot.
     this.#unsubscribe = this.#o.store.onEvent((payload) => {
       const type = safeType(payload);
-      if (type === 'job.created' || type === 'job.retried') this.#planWake.wake();
+      if (type === 'job.created' || type === 'job.retried') this.#planner.wake();
       this.#scheduleWake.wake();
     });
-    this.#loops = [this.#planLoop(), this.#scheduleLoop()];
+    this.#planner.start();
+    this.#loops = [this.#scheduleLoop()];
   }
 
   /** Stops the loops; running tasks are the workers' business (see `up`'s shutdown). */
@@ -106,9 +116,8 @@ export class ControlPlane {
     if (!this.#running) return;
     this.#running = false;
     this.#unsubscribe?.();
-    this.#planWake.wake();
     this.#scheduleWake.wake();
-    await Promise.allSettled(this.#loops);
+    await Promise.allSettled([...this.#loops, this.#planner.close()]);
     for (const a of this.#links.values()) clearInterval(a.heartbeat);
     this.#links.clear();
   }
@@ -144,64 +153,6 @@ export class ControlPlane {
     const a = this.#links.get(id);
     if (a) clearInterval(a.heartbeat);
     this.#links.delete(id);
-  }
-
-  // ---- planning
-
-  async #planLoop(): Promise<void> {
-    while (this.#running) {
-      let planned = false;
-      try {
-        const job = await this.jobs.claimForPlanning(this.instance, PLANNER_LEASE_SECONDS);
-        if (job) {
-          planned = true;
-          await this.#plan(job.id, job.attempts, job.spec);
-        }
-      } catch (e) {
-        this.#o.logger.error({ err: e }, 'planner error');
-      }
-      if (!planned) await this.#planWake.wait(1000 + Math.random() * 500);
-    }
-  }
-
-  async #plan(jobId: string, jobAttempt: number, spec: unknown): Promise<void> {
-    const log = this.#o.logger.child({ job_id: jobId });
-    try {
-      await this.events.append({
-        jobId,
-        type: 'log',
-        data: { level: 'info', stage: 'probing', message: 'probing the inputs' },
-      });
-      const prepared = await prepareJob({ spec }, { ...this.#o.prepare, roots: this.#o.roots });
-      const tasks = prepared.plan.tasks.map((t, ordinal) => ({
-        id: taskId(jobId, jobAttempt, t.id),
-        ordinal,
-        kind: t.kind,
-        spec: t,
-        deps: t.deps.map((d) => taskId(jobId, jobAttempt, d)),
-        requirements: t.requirements,
-      }));
-      const saved = await this.jobs.savePlan(
-        jobId,
-        this.instance,
-        publicPlan(prepared.plan),
-        tasks,
-        this.#o.maxAttempts,
-      );
-      if (saved) {
-        await this.events.append({
-          jobId,
-          type: 'log',
-          data: { level: 'info', stage: 'planning', message: `planned ${tasks.length} task(s)` },
-        });
-        log.info({ tasks: tasks.length }, 'job planned');
-      }
-    } catch (e) {
-      const error = this.#storedError(e, false);
-      if (!isAppError(e)) log.error({ err: e }, 'planning failed unexpectedly');
-      // Only while the job is still this planner's: a cancel (and a retry) may have come meanwhile.
-      await this.jobs.fail(jobId, error, undefined, { planner: this.instance });
-    }
   }
 
   // ---- scheduling: rescue and pruning by the leader only; dispatch to attached workers by each replica
@@ -517,13 +468,6 @@ export class ControlPlane {
   }
 }
 
-/**
- * A task's id names its job's run (attempts, raised by a retry): a retried job's tasks are new
- * tasks, so a late report of the run before the retry can never be taken for one of theirs.
- */
-export const taskId = (jobId: string, jobAttempt: number, planTaskId: string) =>
-  `${jobId}:${jobAttempt}:${planTaskId}`;
-
 function lostError(): StoredError {
   return {
     code: 'worker_lost' satisfies ErrorCode,
@@ -552,21 +496,4 @@ function progressOf(tasks: readonly TaskRow[], stage: string) {
     })),
     stage,
   );
-}
-
-/** The plan as the API shows it: the graph, stages, estimate and each task with its spec. */
-function publicPlan(plan: {
-  stages: unknown;
-  nodes: unknown;
-  outputs: unknown;
-  estimate: unknown;
-  tasks: unknown;
-}) {
-  return {
-    stages: plan.stages,
-    nodes: plan.nodes,
-    outputs: plan.outputs,
-    estimate: plan.estimate,
-    tasks: plan.tasks,
-  };
 }
