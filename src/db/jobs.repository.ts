@@ -3,7 +3,7 @@
  * that tells of it is written by the same statement (a data-modifying CTE), so a double cancel,
  * a late report or a crash between two writes cannot leave the log and the row disagreeing.
  */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { JobState, JobsTable, StoredError, Tables } from './schema.js';
 import { json } from './schema.js';
 
@@ -47,7 +47,9 @@ export interface StopTask {
   attempt: number;
 }
 
-const UNFINISHED = ['pending', 'processing'] as const;
+/** How many unfinished jobs the owner (an SQL expression) has: what max_jobs_in_flight bounds. */
+const unfinishedOf = (owner: RawBuilder<unknown>) =>
+  sql`(SELECT count(*) FROM jobs u WHERE u.owner = ${owner} AND u.state IN ('pending', 'processing'))`;
 
 /** More than the submits that can run at once: every replica's pool (10) several times over. */
 const FAST_PATH_MARGIN = 64;
@@ -81,7 +83,7 @@ export class JobsRepository {
         INSERT INTO jobs (id, owner, state, stage, spec, request_hash, priority, callback_url, idempotency_key)
         SELECT ${j.id}, ${j.owner}, 'pending', 'probing', ${json(j.spec)}::jsonb, ${j.requestHash},
                ${j.priority}, ${j.callbackUrl}, ${j.idempotencyKey}
-        WHERE (SELECT count(*) FROM jobs WHERE owner = ${j.owner} AND state IN ('pending', 'processing')) < ${limit}
+        WHERE ${unfinishedOf(sql`${j.owner}`)} < ${limit}
         ON CONFLICT (owner, idempotency_key) DO NOTHING
         RETURNING id, state, created_at
       ), e AS (
@@ -102,6 +104,11 @@ export class JobsRepository {
         return prior.request_hash === j.requestHash ? { kind: 'existing', job: prior } : { kind: 'conflict' };
     }
     return { kind: 'limit' };
+  }
+
+  /** Only the stage: what a progress update needs of the job (its row holds the spec and plan). */
+  async stage(id: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('jobs').select('stage').where('id', '=', id).executeTakeFirst())?.stage;
   }
 
   async get(id: string, owner?: string): Promise<JobRow | undefined> {
@@ -260,7 +267,7 @@ export class JobsRepository {
                  outputs = NULL, attempts = attempts + 1, started_at = NULL, completed_at = NULL,
                  cancelled_at = NULL, updated_at = now()
           WHERE id = ${jobId} AND state IN ('failed', 'cancelled') ${owner ? sql`AND owner = ${owner}` : sql``}
-            AND (SELECT count(*) FROM jobs u WHERE u.owner = jobs.owner AND u.state IN ('pending', 'processing')) < ${maxInFlight}
+            AND ${unfinishedOf(sql.ref('jobs.owner'))} < ${maxInFlight}
           RETURNING *
         ), e AS (
           INSERT INTO events (job_id, type, data)
@@ -335,5 +342,3 @@ export class JobsRepository {
     return Number(r.numDeletedRows);
   }
 }
-
-export { UNFINISHED };

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   AppError,
   type Issue,
+  JobRequest,
   type JobSpec,
   PARSE_OPTIONS,
   toIssues,
@@ -16,15 +17,8 @@ import {
 } from '../core/index.js';
 import { type MediaRoots, resolveLocation } from '../storage/index.js';
 
-export const JobEnvelope = z.strictObject({
-  spec: z.unknown(),
-  priority: z.number().int().min(-100).max(100).default(0),
-  callback_url: z
-    .url({ protocol: /^https?$/ })
-    .max(2048)
-    .optional(),
-  idempotency_key: z.string().min(1).max(255).optional(),
-});
+/** The request around the spec, as core's JobRequest says; the spec itself gets validateJobSpec. */
+export const JobEnvelope = JobRequest.extend({ spec: z.unknown() });
 
 export interface Admitted {
   spec: JobSpec;

@@ -30,7 +30,7 @@ import {
   WorkersRepository,
 } from '../db/index.js';
 import type { PrepareContext } from '../pipeline/index.js';
-import { isInside, type MediaRoots } from '../storage/index.js';
+import { isInside, type MediaRoots, relativeToRoots } from '../storage/index.js';
 import type { Metrics } from './metrics.js';
 import { Planner } from './planner.js';
 import { jobProgress } from './progress.js';
@@ -320,7 +320,7 @@ export class ControlPlane {
       case 'failed': {
         const error: StoredError = {
           code: r.error.code,
-          message: this.#scrub(r.error.message),
+          message: relativeToRoots(r.error.message, this.#o.roots),
           retryable: r.error.retryable && RETRYABLE_CODES.has(r.error.code),
         };
         const state = await this.tasks.fail(r.task_id, r.attempt, error);
@@ -337,7 +337,7 @@ export class ControlPlane {
           await this.#failJob(
             task.job_id,
             error,
-            r.error.log_tail ? this.#scrub(r.error.log_tail) : undefined,
+            r.error.log_tail ? relativeToRoots(r.error.log_tail, this.#o.roots) : undefined,
           );
         return 'ok';
       }
@@ -364,10 +364,10 @@ export class ControlPlane {
   }
 
   async #refreshProgress(jobId: string, withEvent: boolean): Promise<void> {
-    const job = await this.jobs.get(jobId);
-    if (!job) return;
+    const stage = await this.jobs.stage(jobId);
+    if (stage === undefined) return;
     const tasks = await this.tasks.forJob(jobId);
-    await this.jobs.saveProgress(jobId, progressOf(tasks, job.stage), withEvent);
+    await this.jobs.saveProgress(jobId, progressOf(tasks, stage), withEvent);
   }
 
   async #completeIfDone(jobId: string): Promise<void> {
@@ -382,7 +382,7 @@ export class ControlPlane {
       .map((o) => ({
         output_id: destinations[Number(o.index)]?.id ?? String(o.node),
         destination: destinations[Number(o.index)]?.destination ?? null,
-        files: ((o.files as string[]) ?? []).map((f) => this.#relative(f)),
+        files: ((o.files as string[]) ?? []).map((f) => relativeToRoots(f, this.#o.roots)),
         file_size: o.size,
         md5: o.md5,
         duration: o.duration,
@@ -450,21 +450,8 @@ export class ControlPlane {
   }
 
   #storedError(e: unknown, retryable: boolean): StoredError {
-    if (isAppError(e)) return { code: e.code, message: this.#scrub(e.message), retryable };
+    if (isAppError(e)) return { code: e.code, message: relativeToRoots(e.message, this.#o.roots), retryable };
     return { code: 'internal_error', message: 'an unexpected error; see the server log', retryable };
-  }
-
-  /** Paths under the media roots are shown relative to them: users see their names, not our disks. */
-  #scrub(text: string): string {
-    let out = text;
-    for (const root of new Set([this.#o.roots.default, ...this.#o.roots.all])) {
-      out = out.split(`${root}/`).join('');
-    }
-    return out;
-  }
-
-  #relative(path: string): string {
-    return this.#scrub(path);
   }
 }
 

@@ -5,5 +5,6 @@ export {
   type MediaRoots,
   mediaRoots,
   prepareDestination,
+  relativeToRoots,
   resolveLocation,
 } from './local-paths.js';

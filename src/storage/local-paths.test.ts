@@ -15,6 +15,7 @@ import {
   fileIdentity,
   mediaRoots,
   prepareDestination,
+  relativeToRoots,
   resolveLocation,
 } from './local-paths.js';
 
@@ -109,5 +110,16 @@ describe('on disk', () => {
     expect(await fileIdentity(join(root, 'soft.mp4'))).toBe(ok);
     expect(await fileIdentity(join(outside, 'secret.mp4'))).not.toBe(ok);
     expect(await fileIdentity(join(root, 'missing.mp4'))).toBeNull();
+  });
+});
+
+describe('relativeToRoots', () => {
+  it.each([
+    ['cannot read /srv/media/in/a.mp4: EACCES', 'cannot read in/a.mp4: EACCES'],
+    ['["/mnt/nas/x.mkv","/srv/media/out/y.mp4"]', '["x.mkv","out/y.mp4"]'],
+    // Only whole root folders: a sibling whose name starts the same stays as it is.
+    ['/srv/media2/z.mp4 and /etc/passwd', '/srv/media2/z.mp4 and /etc/passwd'],
+  ])('%s → %s', (text, shown) => {
+    expect(relativeToRoots(text, roots)).toBe(shown);
   });
 });

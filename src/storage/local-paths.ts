@@ -24,6 +24,16 @@ export function isInside(root: string, p: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
+/**
+ * `text` with every path under a media root written relative to it, as users name files: what
+ * the API shows (errors, plans) tells their names, not our disks' layout.
+ */
+export function relativeToRoots(text: string, roots: MediaRoots): string {
+  let out = text;
+  for (const root of roots.all) out = out.split(`${root}/`).join('');
+  return out;
+}
+
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i;
 
 /** Linux's and macOS's limits, in bytes: a longer name or path fails every call with ENAMETOOLONG. */

@@ -11,6 +11,7 @@ import {
   JobRequest,
   type TaskSpec,
 } from '../../core/index.js';
+import { relativeToRoots } from '../../storage/index.js';
 import { admitJob } from '../admission.js';
 import { ownerScope, principalOf } from '../auth.js';
 import type { OrchestratorDeps } from '../deps.js';
@@ -208,9 +209,10 @@ export async function jobsRoutes(app: FastifyInstance, deps: OrchestratorDeps): 
         return { ...t, ffmpeg_argv: argv };
       });
       // Paths as the user wrote them: relative to the media root, not our disk's layout.
-      let text = JSON.stringify({ job_id: job.id, ...plan, tasks });
-      for (const root of new Set([roots.default, ...roots.all])) text = text.split(`${root}/`).join('');
-      return JSON.parse(text) as Record<string, unknown>;
+      return JSON.parse(relativeToRoots(JSON.stringify({ job_id: job.id, ...plan, tasks }), roots)) as Record<
+        string,
+        unknown
+      >;
     },
   );
 
