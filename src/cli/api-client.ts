@@ -53,6 +53,22 @@ export interface JobView {
   created_at: string;
 }
 
+export interface WorkerView {
+  id: string;
+  name: string;
+  url: string | null;
+  state: string;
+  status: string;
+  reason: string | null;
+  online: boolean;
+  draining: boolean;
+  silent_seconds: number;
+  max_concurrent: number;
+  labels: string[];
+  capabilities: { encoders?: Array<{ name: string; fps: number; hardware: string | null }> };
+  active_tasks: unknown[];
+}
+
 export interface Submitted {
   job_id: string;
   status: string;
@@ -111,6 +127,31 @@ export class ApiClient {
 
   async retry(id: string): Promise<JobView> {
     return (await this.#request<JobView>('POST', `/api/v1/jobs/${encodeURIComponent(id)}/retry`)).json;
+  }
+
+  async workers(): Promise<{ data: WorkerView[] }> {
+    return (await this.#request<{ data: WorkerView[] }>('GET', '/api/v1/workers')).json;
+  }
+
+  async patchWorker(id: string, body: Record<string, unknown>): Promise<WorkerView> {
+    return (await this.#request<WorkerView>('PATCH', `/api/v1/workers/${encodeURIComponent(id)}`, body)).json;
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    await this.#request('DELETE', `/api/v1/workers/${encodeURIComponent(id)}`);
+  }
+
+  async createWorkerToken(body: {
+    name?: string;
+    ttl_seconds?: number | null;
+  }): Promise<{ id: string; token: string; expires_at: string | null }> {
+    return (
+      await this.#request<{ id: string; token: string; expires_at: string | null }>(
+        'POST',
+        '/api/v1/worker-tokens',
+        body,
+      )
+    ).json;
   }
 
   /**
@@ -201,6 +242,7 @@ export class ApiClient {
     });
     const text = await res.text();
     if (!res.ok) throw this.#errorOf(res, text);
+    if (res.status === 204) return { status: 204, json: null as T };
     try {
       return { status: res.status, json: JSON.parse(text) as T };
     } catch {

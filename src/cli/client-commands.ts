@@ -6,7 +6,7 @@ import { EXIT_FAILED, EXIT_OK, humanBytes, type Io, printError, progressBar, rep
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface ClientOptions {
   server?: string;
@@ -15,7 +15,7 @@ export interface ClientOptions {
 }
 
 /** Flags first, then MEDIAFORGE_URL / MEDIAFORGE_KEY, then the local default. */
-function connect(o: ClientOptions, env: Env): ApiClient {
+export function connect(o: ClientOptions, env: Env): ApiClient {
   return new ApiClient(
     o.server || env.MEDIAFORGE_URL || DEFAULT_SERVER,
     o.key || env.MEDIAFORGE_KEY || undefined,
@@ -23,7 +23,7 @@ function connect(o: ClientOptions, env: Env): ApiClient {
 }
 
 /** Connects, runs one command, and prints its error the documented way (exit 2 or 1). */
-async function withApi(
+export async function withApi(
   o: ClientOptions,
   io: Io,
   env: Env,
@@ -160,7 +160,7 @@ export function jobsCommand(
   });
 }
 
-function table(head: string[], rows: string[][]): string[] {
+export function table(head: string[], rows: string[][]): string[] {
   const all = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   return all.map((r) =>

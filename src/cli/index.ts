@@ -140,6 +140,53 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     code = await (await commands()).retryCommand(job, o, io);
   });
 
+  // Workers: the process, and the admin's commands about them.
+  const workers = () => import('./worker-commands.js');
+  program
+    .command('worker')
+    .description('run tasks for an orchestrator on this machine')
+    .option('--orchestrator <url>', 'the orchestrator (env MEDIAFORGE_ORCHESTRATOR_URL)')
+    .option('--token <token>', 'enrolment token, needed on the first start (env MEDIAFORGE_ENROLMENT_TOKEN)')
+    .option('--port <port>', 'port of the worker API (default 8081; 0 picks a free one)')
+    .option('--host <host>', 'address to listen on (default 0.0.0.0)')
+    .option('--name <name>', 'name in the registry (default: host name)')
+    .option('--media-root <dir>', 'folder task paths must stay inside')
+    .option('--data <dir>', "the worker's identity and report journal (default worker-data)")
+    .option('--config <file>', 'YAML settings file (worker.yaml)')
+    .action(async (o) => {
+      code = await (await workers()).workerCommand(o, io, version());
+    });
+  const token = program.command('token').description('enrolment tokens');
+  client(
+    token
+      .command('create')
+      .description('create an enrolment token for new workers (admins)')
+      .option('--worker', 'a worker enrolment token')
+      .option('--name <name>', 'a label for it')
+      .option('--ttl <seconds>', 'lifetime (default: until revoked)'),
+  ).action(async (o) => {
+    code = await (await workers()).tokenCreateCommand(o, io);
+  });
+  const workersCmd = client(program.command('workers').description('list the workers (admins)')).action(
+    async (o) => {
+      code = await (await workers()).workersCommand(o, io);
+    },
+  );
+  for (const action of ['drain', 'undrain', 'remove'] as const)
+    client(
+      workersCmd
+        .command(`${action} <id>`)
+        .description(
+          action === 'drain'
+            ? 'finish what it runs, take nothing new'
+            : action === 'undrain'
+              ? 'take work again'
+              : 'forget it; its tasks are queued again',
+        ),
+    ).action(async (id, o) => {
+      code = await (await workers()).workerChangeCommand(action, id, o, io);
+    });
+
   try {
     await program.parseAsync([...argv]);
   } catch (e) {

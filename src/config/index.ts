@@ -1,3 +1,11 @@
 export { type LoadOptions, loadConfig } from './load.js';
-export { CommonSettings, OrchestratorConfig, RESERVED_ENV, ROLES, type Role, RunConfig } from './schema.js';
+export {
+  CommonSettings,
+  OrchestratorConfig,
+  RESERVED_ENV,
+  ROLES,
+  type Role,
+  RunConfig,
+  WorkerConfig,
+} from './schema.js';
 export { settingsTable } from './table.js';

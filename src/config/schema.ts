@@ -128,13 +128,97 @@ export const OrchestratorConfig = z.strictObject({
   worker_timeout_seconds: seconds(45, 3600, 1).meta({
     description: 'A worker not heard from for this long is offline and its tasks are re-queued.',
   }),
+  hung_task_seconds: seconds(180, 86_400).meta({
+    description:
+      'A running task with no progress for this long, while its worker still heartbeats, is stopped and re-queued; 0 disables.',
+  }),
   local_worker_slots: int(0, 0, 64).meta({
     description: 'Tasks the local worker of `up` runs at once; 0 picks from cores and memory (1 on 2 cores).',
   }),
 });
 export type OrchestratorConfig = z.infer<typeof OrchestratorConfig>;
 
-export const ROLES = { run: RunConfig, orchestrator: OrchestratorConfig } as const;
+const list = (sep: string) =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(sep)
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : v,
+    z.array(z.string().min(1).max(200)),
+  );
+
+/** `mediaforge worker`: a machine that runs tasks for an orchestrator. */
+export const WorkerConfig = z.strictObject({
+  ...CommonSettings,
+  orchestrator_url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .meta({
+      description: 'The orchestrator this worker serves (`--orchestrator`).',
+    }),
+  enrolment_token: z.string().min(16).max(512).optional().meta({
+    description:
+      'Enrolment token from `mediaforge token create --worker` (`--token`); needed only until the worker has its own secret.',
+  }),
+  name: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .meta({ description: 'Name shown in the registry (default: the host name).' }),
+  data_dir: z.string().min(1).default('worker-data').meta({
+    description:
+      "Folder of the worker's identity (id and secret, mode 0600) and its journal of undelivered reports.",
+  }),
+  host: z.string().min(1).default('0.0.0.0').meta({ description: 'Address the worker API listens on.' }),
+  port: int(8081, 0, 65_535).meta({ description: 'Port of the worker API; 0 picks a free one.' }),
+  advertised_url: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .meta({
+      description: 'URL the orchestrator calls this worker at (default: http://<host name>:<port>).',
+    }),
+  max_concurrent: int(0, 0, 256).meta({
+    description: 'Tasks run at once; 0 picks from cores and memory (1 on a 2-core board).',
+  }),
+  queue_length: int(0, 0, 1000).meta({
+    description: 'Tasks accepted beyond max_concurrent, waiting their turn (429 above).',
+  }),
+  hardware: z.enum(['auto', 'on', 'off']).default('auto').meta({
+    description:
+      'Hardware encoders: auto uses those that pass the probe, on warns when none does, off never uses them.',
+  }),
+  vaapi_device: z
+    .string()
+    .min(1)
+    .default('/dev/dri/renderD128')
+    .meta({ description: 'DRM render node for VAAPI.' }),
+  labels: list(',').default([]).meta({
+    description: 'Labels for task routing (`,`-separated), e.g. `gpu,site=paris`.',
+  }),
+  path_mappings: list(',').default([]).meta({
+    description:
+      'Orchestrator path prefix → local prefix, `FROM=TO` (`,`-separated), applied to every source and destination, e.g. `/mnt/nas=/Volumes/nas`.',
+  }),
+  scratch_dir: z.string().min(1).optional().meta({
+    description:
+      'Folder for inputs fetched and outputs staged when there is no shared storage (default: data_dir/scratch).',
+  }),
+  heartbeat_seconds: seconds(5, 300, 1).meta({ description: 'Seconds between heartbeats.' }),
+  storage_check_seconds: seconds(30, 3600, 1).meta({
+    description: 'Seconds between checks that the media roots are readable and writable.',
+  }),
+  shutdown_grace_seconds: seconds(30, 3600).meta({
+    description:
+      'On SIGTERM or a drain, how long running tasks may finish before they are stopped and handed back.',
+  }),
+});
+export type WorkerConfig = z.infer<typeof WorkerConfig>;
+
+export const ROLES = { run: RunConfig, orchestrator: OrchestratorConfig, worker: WorkerConfig } as const;
 export type Role = keyof typeof ROLES;
 
 /** Environment variables read by the launcher scripts, not by a role's schema. */

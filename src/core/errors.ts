@@ -71,6 +71,23 @@ export const ERROR_CODES = {
     status: 503,
     summary: 'The worker running a task stopped answering; the task was retried until its attempts ran out.',
   },
+  worker_not_found: { status: 404, summary: 'No worker with this id.' },
+  worker_token_not_found: { status: 404, summary: 'No active enrolment token with this id.' },
+  stale_attempt: {
+    status: 409,
+    summary:
+      'The report names an attempt the orchestrator no longer runs (re-queued or cancelled); stop that copy.',
+  },
+  stale_session: {
+    status: 409,
+    summary: 'The worker restarted or was replaced since this session began; start a new session.',
+  },
+  worker_busy: { status: 429, summary: 'The worker runs and queues as many tasks as it takes; try another.' },
+  worker_unavailable: {
+    status: 503,
+    summary: 'The worker takes no new work now (error, maintenance or draining); the message says why.',
+  },
+  orchestrator_unreachable: { status: 503, summary: 'The orchestrator could not be reached.' },
   database_unavailable: { status: 503, summary: 'The database does not answer.' },
   migration_mismatch: {
     status: 500,
@@ -89,6 +106,9 @@ export const ERROR_CODES = {
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** True for a code of the registry (a client reading another process's error body). */
+export const isErrorCode = (s: string): s is ErrorCode => Object.hasOwn(ERROR_CODES, s);
 
 /** One problem found while validating: `path` is a JSON path such as `operations[1].params.width`. */
 export interface Issue {

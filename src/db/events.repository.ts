@@ -14,13 +14,13 @@ export class EventsRepository {
    * that follows ids never skips one that commits late.
    */
   async append(e: {
-    jobId: string | null;
+    jobId?: string | null;
     taskId?: string;
     workerId?: string;
     type: string;
     data: Record<string, unknown>;
   }): Promise<void> {
-    if (e.jobId === null) {
+    if (!e.jobId) {
       await this.db
         .insertInto('events')
         .values({

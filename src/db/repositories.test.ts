@@ -115,10 +115,18 @@ describe.each(TEST_DATABASES)('repositories on $name', (t) => {
       // The worker restarts: a new session; its old session's task is lost.
       await worker('w', `s${n + 1}`);
       const rescued = await tasks.rescueLost(60);
-      expect(rescued).toEqual([{ id: 'j5:t0', job_id: 'j5', state: n < 3 ? 'ready' : 'failed' }]);
+      expect(rescued).toEqual([
+        { id: 'j5:t0', job_id: 'j5', state: n < 3 ? 'ready' : 'failed', worker: 'w' },
+      ]);
     }
     const t5 = await tasks.get('j5:t0');
-    expect(t5).toMatchObject({ state: 'failed', failures: 3, error: { code: 'worker_lost' } });
+    // The worker it was lost on is remembered once, so the scheduler prefers another next time.
+    expect(t5).toMatchObject({
+      state: 'failed',
+      failures: 3,
+      error: { code: 'worker_lost' },
+      avoid_workers: ['w'],
+    });
   });
 
   it('re-queues on a silent worker, not on a live one', async () => {

@@ -13,6 +13,7 @@ type StampOrNull = ColumnType<Date | null, Date | string | null | undefined, Dat
 export type JobState = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
 export type TaskState = 'blocked' | 'ready' | 'dispatched' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type Role = 'admin' | 'user';
+export type WorkerStatus = 'idle' | 'busy' | 'error' | 'maintenance';
 
 export interface StoredError {
   code: string;
@@ -76,6 +77,26 @@ export interface WorkersTable {
   draining: Generated<boolean>;
   last_seen: Stamp;
   created_at: Stamp;
+  secret_hash: string | null;
+  call_secret: string | null;
+  token_id: string | null;
+  status: Generated<WorkerStatus>;
+  reason: string | null;
+  version: string | null;
+  breaker: JsonWithDefault<Record<string, unknown>>;
+  overrides: JsonWithDefault<{ max_concurrent?: number; labels?: string[] }>;
+}
+
+export interface WorkerTokensTable {
+  id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  created_by: string | null;
+  created_at: Stamp;
+  expires_at: StampOrNull;
+  revoked_at: StampOrNull;
+  uses: Generated<number>;
 }
 
 export interface TasksTable {
@@ -100,6 +121,9 @@ export interface TasksTable {
   updated_at: Stamp;
   started_at: StampOrNull;
   finished_at: StampOrNull;
+  progress_at: StampOrNull;
+  avoid_workers: ColumnType<string[], string[] | undefined, string[]>;
+  waiting: string | null;
 }
 
 export interface EventsTable {
@@ -124,6 +148,7 @@ export interface Tables {
   api_keys: ApiKeysTable;
   jobs: JobsTable;
   workers: WorkersTable;
+  worker_tokens: WorkerTokensTable;
   tasks: TasksTable;
   events: EventsTable;
   schema_migrations: SchemaMigrationsTable;

@@ -20,7 +20,16 @@ describe.each(TEST_DATABASES)('store on $name', (t) => {
       store.db,
     );
     expect(tables.rows.map((r) => r.table_name).sort()).toEqual(
-      ['api_keys', 'events', 'jobs', 'schema_migrations', 'tasks', 'users', 'workers'].sort(),
+      [
+        'api_keys',
+        'events',
+        'jobs',
+        'schema_migrations',
+        'tasks',
+        'users',
+        'worker_tokens',
+        'workers',
+      ].sort(),
     );
   });
 

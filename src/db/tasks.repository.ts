@@ -29,6 +29,74 @@ export class TasksRepository {
     return r.rows[0];
   }
 
+  /** Claims this ready task for a worker (the scheduler chose it); undefined when someone was faster. */
+  async claim(id: string, worker: string, session: string): Promise<TaskRow | undefined> {
+    const r = await sql<TaskRow>`
+      UPDATE tasks SET state = 'dispatched', worker = ${worker}, worker_session = ${session},
+             attempt = attempt + 1, progress = NULL, progress_at = NULL, waiting = NULL, updated_at = now()
+      WHERE id = ${id} AND state = 'ready'
+      RETURNING *`.execute(this.db);
+    return r.rows[0];
+  }
+
+  /** The most urgent ready tasks, in the order they should go out. */
+  async ready(limit: number): Promise<TaskRow[]> {
+    return this.db
+      .selectFrom('tasks')
+      .selectAll()
+      .where('state', '=', 'ready')
+      .orderBy('priority', 'desc')
+      .orderBy('created_at')
+      .orderBy('ordinal')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Says why a ready task waits (written only when the reason changes). */
+  async setWaiting(id: string, reason: string | null): Promise<boolean> {
+    const r = await sql`
+      UPDATE tasks SET waiting = ${reason}
+      WHERE id = ${id} AND state = 'ready' AND waiting IS DISTINCT FROM ${reason}`.execute(this.db);
+    return Number(r.numAffectedRows ?? 0) > 0;
+  }
+
+  /**
+   * Running tasks silent for `silentSeconds` (no progress report) although their worker still
+   * heartbeats: a hung FFmpeg, by the database's clock.
+   */
+  async hung(
+    silentSeconds: number,
+    workerTimeoutSeconds: number,
+  ): Promise<Array<{ id: string; job_id: string; attempt: number; worker: string }>> {
+    const r = await sql<{ id: string; job_id: string; attempt: number; worker: string }>`
+      SELECT t.id, t.job_id, t.attempt, t.worker FROM tasks t JOIN workers w ON w.id = t.worker
+      WHERE t.state = 'running' AND w.session = t.worker_session
+        AND coalesce(t.progress_at, t.started_at, t.updated_at) < now() - make_interval(secs => ${silentSeconds})
+        AND w.last_seen >= now() - make_interval(secs => ${workerTimeoutSeconds})`.execute(this.db);
+    return r.rows;
+  }
+
+  /** Every held task with its progress, for the registry's view of who runs what. */
+  async held(): Promise<Array<Pick<TaskRow, 'id' | 'job_id' | 'worker' | 'attempt' | 'state' | 'progress'>>> {
+    return this.db
+      .selectFrom('tasks')
+      .select(['id', 'job_id', 'worker', 'attempt', 'state', 'progress'])
+      .where('state', 'in', ['dispatched', 'running'])
+      .where('worker', 'is not', null)
+      .execute();
+  }
+
+  /** The tasks a worker's session holds now, with their attempts. */
+  async heldBy(worker: string, session: string): Promise<Array<{ id: string; attempt: number }>> {
+    return this.db
+      .selectFrom('tasks')
+      .select(['id', 'attempt'])
+      .where('worker', '=', worker)
+      .where('worker_session', '=', session)
+      .where('state', 'in', ['dispatched', 'running'])
+      .execute();
+  }
+
   /** A dispatch the worker turned down: ready again (the attempt number stays spent). */
   async undispatch(id: string, attempt: number): Promise<boolean> {
     const r = await this.db
@@ -43,7 +111,7 @@ export class TasksRepository {
 
   async markRunning(id: string, attempt: number): Promise<TaskRow | undefined> {
     const r = await sql<TaskRow>`
-      UPDATE tasks SET state = 'running', started_at = now(), updated_at = now()
+      UPDATE tasks SET state = 'running', started_at = now(), progress_at = now(), updated_at = now()
       WHERE id = ${id} AND attempt = ${attempt} AND state = 'dispatched'
       RETURNING *`.execute(this.db);
     return r.rows[0];
@@ -52,6 +120,7 @@ export class TasksRepository {
   async saveProgress(id: string, attempt: number, progress: unknown): Promise<TaskRow | undefined> {
     const r = await sql<TaskRow>`
       UPDATE tasks SET progress = ${json(progress)}::jsonb, state = 'running', updated_at = now(),
+             progress_at = now(),
              started_at = coalesce(started_at, now())
       WHERE id = ${id} AND attempt = ${attempt} AND state IN ${HELD}
       RETURNING *`.execute(this.db);
@@ -85,11 +154,18 @@ export class TasksRepository {
    * The attempt failed. A retryable failure with attempts left makes the task ready again;
    * otherwise it fails. Returns the new state, or undefined for a stale report.
    */
-  async fail(id: string, attempt: number, error: StoredError): Promise<'ready' | 'failed' | undefined> {
+  async fail(
+    id: string,
+    attempt: number,
+    error: StoredError,
+    avoidWorker?: string,
+  ): Promise<'ready' | 'failed' | undefined> {
     const r = await sql<{ state: 'ready' | 'failed' }>`
       UPDATE tasks SET
         state = CASE WHEN ${error.retryable} AND failures + 1 < max_attempts THEN 'ready' ELSE 'failed' END,
         failures = failures + 1, error = ${json(error)}::jsonb, worker = NULL, worker_session = NULL,
+        avoid_workers = CASE WHEN ${avoidWorker ?? null}::text IS NULL OR ${avoidWorker ?? null}::text = ANY (avoid_workers)
+                        THEN avoid_workers ELSE avoid_workers || ${avoidWorker ?? null}::text END,
         finished_at = now(), updated_at = now()
       WHERE id = ${id} AND attempt = ${attempt} AND state IN ${HELD}
       RETURNING state`.execute(this.db);
@@ -111,21 +187,22 @@ export class TasksRepository {
    */
   async rescueLost(
     timeoutSeconds: number,
-  ): Promise<Array<{ id: string; job_id: string; state: 'ready' | 'failed' }>> {
+  ): Promise<Array<{ id: string; job_id: string; state: 'ready' | 'failed'; worker: string }>> {
     const error = json({
       code: 'worker_lost',
       message: 'the worker running this task stopped answering',
       retryable: true,
     });
-    const r = await sql<{ id: string; job_id: string; state: 'ready' | 'failed' }>`
+    const r = await sql<{ id: string; job_id: string; state: 'ready' | 'failed'; worker: string }>`
       UPDATE tasks t SET
         state = CASE WHEN t.failures + 1 < t.max_attempts THEN 'ready' ELSE 'failed' END,
         failures = t.failures + 1, error = ${error}::jsonb, worker = NULL, worker_session = NULL,
-        progress = NULL, updated_at = now()
+        progress = NULL, updated_at = now(),
+        avoid_workers = CASE WHEN w.id = ANY (t.avoid_workers) THEN t.avoid_workers ELSE t.avoid_workers || w.id END
       FROM workers w
       WHERE t.worker = w.id AND t.state IN ${HELD}
         AND (w.session <> t.worker_session OR w.last_seen < now() - make_interval(secs => ${timeoutSeconds}))
-      RETURNING t.id, t.job_id, t.state`.execute(this.db);
+      RETURNING t.id, t.job_id, t.state, w.id AS worker`.execute(this.db);
     return r.rows;
   }
 

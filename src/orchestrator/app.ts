@@ -14,13 +14,14 @@ import Fastify, {
 } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { AppError } from '../core/index.js';
+import { installErrorHandling } from '../http/index.js';
 import { installAuth } from './auth.js';
 import type { OrchestratorDeps } from './deps.js';
-import { installErrorHandling } from './http-errors.js';
 import { eventsRoutes } from './routes/events.routes.js';
 import { jobsRoutes } from './routes/jobs.routes.js';
 import { keysRoutes } from './routes/keys.routes.js';
 import { systemRoutes } from './routes/system.routes.js';
+import { workersRoutes } from './routes/workers.routes.js';
 
 /** One line per request, when it completes (Fastify's default writes two). */
 class OneLineLog extends LogController {
@@ -127,6 +128,7 @@ export async function buildApp(deps: OrchestratorDeps): Promise<FastifyInstance>
     await jobsRoutes(scope, deps);
     await eventsRoutes(scope, deps);
     await keysRoutes(scope, { ...deps, forgetKey: auth.forget });
+    await workersRoutes(scope, deps);
   });
   return app;
 }

@@ -22,7 +22,22 @@ const PUBLIC = [
   /^\/api\/v1\/openapi\.json$/,
 ];
 
-function presentedKey(req: FastifyRequest): string | null {
+/**
+ * Calls a worker makes, with its own credential (an enrolment token to enrol, then its secret):
+ * the worker routes check it themselves (workers.routes.ts).
+ */
+const WORKER_CALLS = [
+  /^\/api\/v1\/workers$/,
+  /^\/api\/v1\/workers\/[^/]+\/(session|heartbeat)$/,
+  /^\/api\/v1\/tasks\/[^/]+\/events$/,
+];
+
+export function isWorkerCall(req: FastifyRequest): boolean {
+  const path = req.url.split('?')[0]!;
+  return req.method === 'POST' && WORKER_CALLS.some((r) => r.test(path));
+}
+
+export function presentedKey(req: FastifyRequest): string | null {
   const header = req.headers.authorization;
   if (typeof header === 'string') {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -58,7 +73,7 @@ export function installAuth(app: FastifyInstance, keys: KeysRepository): { forge
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0]!;
-    if (PUBLIC.some((r) => r.test(path))) return;
+    if (PUBLIC.some((r) => r.test(path)) || isWorkerCall(req)) return;
     const key = presentedKey(req);
     if (!key)
       throw new AppError('unauthorized', 'an API key is required (Authorization: Bearer <key> or X-API-Key)');

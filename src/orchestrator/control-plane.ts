@@ -9,25 +9,39 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
+  AUDIO_ENCODERS,
+  type BreakerState,
+  CLOSED_BREAKER,
   type ErrorCode,
   isAppError,
+  nextBreaker,
   RETRYABLE_CODES,
+  type SessionStart,
+  type SessionStarted,
+  selectWorkers,
   type TaskAssignment,
   type TaskReport,
   type TaskReportSink,
   type TaskSpec,
+  VIDEO_ENCODERS,
+  type WorkerHeartbeat,
   type WorkerLink,
+  type WorkerPatch,
+  type WorkerView,
 } from '../core/index.js';
 import {
   EventsRepository,
+  effectiveLimits,
   JobsRepository,
   KeysRepository,
+  newSecret,
   type StopTask,
   type Store,
   type StoredError,
   type TaskRow,
   TasksRepository,
   WorkersRepository,
+  type WorkerWithAge,
 } from '../db/index.js';
 import type { PrepareContext } from '../pipeline/index.js';
 import { isInside, type MediaRoots, relativeToRoots } from '../storage/index.js';
@@ -35,6 +49,11 @@ import type { Metrics } from './metrics.js';
 import { Planner } from './planner.js';
 import { jobProgress } from './progress.js';
 import { Wakeup } from './wakeup.js';
+import { HttpWorkerLink } from './worker-link.js';
+
+/** Heard from within this long, a worker counts as online for selection (the issue's 30 s). */
+const ONLINE_WITHIN_SECONDS = 30;
+const BREAKER = { threshold: 3, windowMs: 10 * 60_000, baseAsideMs: 60_000, maxAsideMs: 30 * 60_000 };
 
 export interface ControlPlaneOptions {
   store: Store;
@@ -43,6 +62,8 @@ export interface ControlPlaneOptions {
   prepare: Omit<PrepareContext, 'roots' | 'signal'>;
   maxAttempts: number;
   workerTimeoutSeconds: number;
+  /** A running task silent this long while its worker heartbeats is stopped and re-queued; 0: never. */
+  hungTaskSeconds?: number;
   retentionDays: number;
   metrics?: Metrics;
 }
@@ -65,6 +86,8 @@ export class ControlPlane {
   readonly #planner: Planner;
   readonly #scheduleWake = new Wakeup();
   readonly #lastProgressEvent = new Map<string, number>();
+  /** Links to remote workers, by worker id, for the session they were made for. */
+  readonly #remote = new Map<string, { session: string; link: HttpWorkerLink }>();
   #running = false;
   #loops: Promise<void>[] = [];
   #unsubscribe: (() => void) | null = null;
@@ -135,7 +158,11 @@ export class ControlPlane {
     link: WorkerLink,
   ): Promise<{ session: string; sink: TaskReportSink }> {
     const session = randomUUID();
-    await this.workers.register({ ...reg, session, labels: reg.labels ?? [] });
+    // In process, the worker uses this process's FFmpeg: what it lists is what the worker has.
+    const capabilities = Array.isArray(reg.capabilities.encoders)
+      ? reg.capabilities
+      : { ...reg.capabilities, encoders: listedEncoders(await this.#o.prepare.tools.encoders()) };
+    await this.workers.register({ ...reg, capabilities, session, labels: reg.labels ?? [] });
     const heartbeat = setInterval(
       () =>
         void this.workers
@@ -146,7 +173,10 @@ export class ControlPlane {
     heartbeat.unref();
     this.#links.set(reg.id, { link, session, heartbeat });
     this.#scheduleWake.wake();
-    return { session, sink: { report: (r) => this.report(reg.id, r) } };
+    return {
+      session,
+      sink: { report: async (r) => ((await this.report(reg.id, r)) === 'ok' ? 'ok' : 'stale') },
+    };
   }
 
   detachWorker(id: string): void {
@@ -187,45 +217,213 @@ export class ControlPlane {
     this.#leading = false;
   }
 
-  /** One pass over the workers this process can reach; true when it dispatched something. */
+  /** The link this process has to a worker now: in process, or over HTTP when leading. */
+  #linkTo(w: WorkerWithAge): WorkerLink | null {
+    const attached = this.#links.get(w.id);
+    if (attached) return attached.session === w.session ? attached.link : null;
+    if (!this.#leading || !w.url || !w.call_secret) return null;
+    const known = this.#remote.get(w.id);
+    if (known?.session === w.session) return known.link;
+    const link = new HttpWorkerLink(w.url, w.call_secret);
+    this.#remote.set(w.id, { session: w.session, link });
+    return link;
+  }
+
+  /**
+   * One pass over the ready tasks, most urgent first: each goes to the best worker that takes it
+   * (selection is pure, core/scheduler); a worker that answers busy or unavailable, or does not
+   * answer, passes it to the next. A task nobody can take says why. True when something went out.
+   */
   async #dispatchRound(): Promise<boolean> {
-    if (this.#links.size === 0) return false;
-    const [available, held] = await Promise.all([
-      this.workers.available(this.#o.workerTimeoutSeconds),
-      this.tasks.heldByWorker(),
-    ]);
+    if (this.#links.size === 0 && !this.#leading) return false;
+    const ready = await this.tasks.ready(200);
+    if (ready.length === 0) return false;
+    const [rows, held] = await Promise.all([this.workers.list(), this.tasks.heldByWorker()]);
+    const now = Date.now();
+    const byId = new Map(rows.map((w) => [w.id, w]));
+    const views = rows.map((w) => workerView(w, held.get(w.id) ?? 0));
+    const online = Math.min(ONLINE_WITHIN_SECONDS, this.#o.workerTimeoutSeconds);
     let dispatched = false;
-    for (const w of available) {
-      const attached = this.#links.get(w.id);
-      if (!attached || attached.session !== w.session) continue;
-      let free = w.max_concurrent - (held.get(w.id) ?? 0);
-      while (free > 0 && this.#running) {
-        const task = await this.tasks.claimNext(w.id, attached.session);
-        if (!task) return dispatched;
-        const assignment = await this.#assignment(task);
+    for (const task of ready) {
+      if (!this.#running) break;
+      const needs = {
+        codecs: ((task.requirements as { codecs?: string[] }).codecs ?? []) as string[],
+        avoid: task.avoid_workers,
+      };
+      let sel = selectWorkers(needs, views, { now, onlineWithinSeconds: online });
+      // Every capable worker already failed this task: better another try there than none.
+      if (sel.candidates.length === 0 && needs.avoid.length > 0)
+        sel = selectWorkers({ ...needs, avoid: [] }, views, { now, onlineWithinSeconds: online });
+      let sent = false;
+      for (const c of sel.candidates) {
+        const w = byId.get(c.id)!;
+        const link = this.#linkTo(w);
+        if (!link) continue;
+        const claimed = await this.tasks.claim(task.id, w.id, w.session);
+        if (!claimed) {
+          sent = true; // another replica took it
+          break;
+        }
         let answer: 'accepted' | 'busy' | 'unavailable';
         try {
-          answer = await attached.link.dispatch(assignment);
+          answer = await link.dispatch(await this.#assignment(claimed));
         } catch (e) {
           this.#o.logger.warn({ err: e, worker: w.id }, 'dispatch failed');
           answer = 'unavailable';
         }
+        const view = views.find((v) => v.id === w.id)!;
         if (answer !== 'accepted') {
-          await this.tasks.undispatch(task.id, task.attempt);
-          break;
+          await this.tasks.undispatch(claimed.id, claimed.attempt);
+          // Not again in this round: full, or not taking work.
+          if (answer === 'busy') view.active = view.maxConcurrent;
+          else view.status = 'error';
+          continue;
         }
-        dispatched = true;
-        free--;
+        view.active++;
+        sent = dispatched = true;
         await this.events.append({
           jobId: task.job_id,
           taskId: task.id,
           workerId: w.id,
           type: 'task.dispatched',
-          data: { task_id: task.id, worker: w.name, attempt: task.attempt },
+          data: { task_id: task.id, worker: w.name, attempt: claimed.attempt },
         });
+        break;
+      }
+      if (!sent && this.#leading) {
+        const reason =
+          sel.waiting ??
+          (sel.candidates.length > 0 ? 'the capable workers turned it down; trying again' : null);
+        if (reason && (await this.tasks.setWaiting(task.id, reason)))
+          await this.events.append({
+            jobId: task.job_id,
+            taskId: task.id,
+            type: 'log',
+            data: { level: 'info', stage: 'queued', message: reason },
+          });
       }
     }
     return dispatched;
+  }
+
+  // ---- remote workers: sessions, heartbeats, the registry
+
+  async startSession(workerId: string, s: SessionStart): Promise<SessionStarted> {
+    const session = randomUUID();
+    const callSecret = newSecret('mfc');
+    await this.workers.register({
+      id: workerId,
+      name: s.name,
+      url: s.url,
+      session,
+      capabilities: s.capabilities,
+      maxConcurrent: s.max_concurrent,
+      labels: s.labels,
+      version: s.version,
+      callSecret,
+    });
+    await this.events.append({
+      workerId,
+      type: 'worker.online',
+      data: { worker: s.name, url: s.url, encoders: s.capabilities.encoders.map((e) => e.name) },
+    });
+    this.#scheduleWake.wake();
+    return {
+      session,
+      call_secret: callSecret,
+      heartbeat_seconds: Math.max(1, Math.min(5, this.#o.workerTimeoutSeconds / 3)),
+    };
+  }
+
+  /** A heartbeat: null when its session is over; else the attempts it must stop and whether to drain. */
+  async heartbeat(
+    workerId: string,
+    hb: WorkerHeartbeat,
+  ): Promise<{ stop: Array<{ task_id: string; attempt: number }>; drain: boolean } | null> {
+    const ok = await this.workers.heartbeat(workerId, hb.session, {
+      status: hb.status,
+      reason: hb.reason,
+      telemetry: {
+        cpu_percent: hb.cpu_percent,
+        memory: hb.memory,
+        load: hb.load,
+        ffmpeg_processes: hb.ffmpeg_processes,
+        active: hb.active,
+        version: hb.version,
+      },
+      ...(hb.capabilities ? { capabilities: hb.capabilities } : {}),
+    });
+    if (!ok) return null;
+    const [held, w] = await Promise.all([
+      this.tasks.heldBy(workerId, hb.session),
+      this.workers.get(workerId),
+    ]);
+    const stop = hb.active
+      .filter((a) => !held.some((h) => h.id === a.task_id && h.attempt === a.attempt))
+      .map((a) => ({ task_id: a.task_id, attempt: a.attempt }));
+    if (hb.status === 'idle' || hb.status === 'busy') this.#scheduleWake.wake();
+    return { stop, drain: w?.draining ?? false };
+  }
+
+  /** Who runs what, by worker: for the registry's view. */
+  async activeTasks(): Promise<Map<string, Array<Record<string, unknown>>>> {
+    const out = new Map<string, Array<Record<string, unknown>>>();
+    for (const t of await this.tasks.held()) {
+      const list = out.get(t.worker!) ?? [];
+      list.push({
+        task_id: t.id,
+        job_id: t.job_id,
+        attempt: t.attempt,
+        state: t.state,
+        progress: t.progress,
+      });
+      out.set(t.worker!, list);
+    }
+    return out;
+  }
+
+  async patchWorker(id: string, p: WorkerPatch): Promise<WorkerWithAge | undefined> {
+    const row = await this.workers.patch(id, {
+      ...(p.labels ? { labels: p.labels } : {}),
+      ...(p.max_concurrent !== undefined ? { maxConcurrent: p.max_concurrent } : {}),
+      ...(p.draining !== undefined ? { draining: p.draining } : {}),
+    });
+    if (!row) return undefined;
+    if (p.draining !== undefined)
+      await this.events.append({
+        workerId: id,
+        type: p.draining ? 'worker.draining' : 'worker.undrained',
+        data: {},
+      });
+    this.#scheduleWake.wake();
+    return this.workers.get(id);
+  }
+
+  async removeWorker(id: string): Promise<boolean> {
+    const requeued = await this.workers.remove(id);
+    if (requeued === null) return false;
+    this.#remote.delete(id);
+    await this.events.append({ type: 'worker.removed', data: { worker_id: id, requeued } });
+    this.#scheduleWake.wake();
+    return true;
+  }
+
+  /** Worker-side failures count against the worker; a success forgives it. Compare-and-set: best effort. */
+  async #noteOutcome(workerId: string, outcome: 'success' | 'worker_failure'): Promise<void> {
+    const w = await this.workers.get(workerId);
+    if (!w) return;
+    const before = (Object.keys(w.breaker).length > 0
+      ? w.breaker
+      : CLOSED_BREAKER) as unknown as BreakerState;
+    if (outcome === 'success' && before.consecutiveFailures === 0 && before.asideUntil === null) return;
+    const after = nextBreaker(before, outcome, Date.now(), BREAKER);
+    await this.workers.setBreaker(workerId, w.breaker, after);
+    if (after.asideUntil !== null && after.asideUntil !== before.asideUntil)
+      await this.events.append({
+        workerId,
+        type: 'worker.aside',
+        data: { until: new Date(after.asideUntil).toISOString(), failures: after.consecutiveFailures },
+      });
   }
 
   async #assignment(task: TaskRow): Promise<TaskAssignment> {
@@ -247,6 +445,11 @@ export class ControlPlane {
       if (j.failed) await this.#failJob(j.job_id, (j.error as StoredError | null) ?? lostError());
       else await this.#completeIfDone(j.job_id);
     }
+    for (const w of await this.workers.markOffline(this.#o.workerTimeoutSeconds)) {
+      this.#o.logger.warn({ worker: w.id, name: w.name }, 'worker offline');
+      await this.events.append({ workerId: w.id, type: 'worker.offline', data: { worker: w.name } });
+    }
+    if (this.#o.hungTaskSeconds) await this.#stopHung(this.#o.hungTaskSeconds);
     const rescued = await this.tasks.rescueLost(this.#o.workerTimeoutSeconds);
     for (const t of rescued) {
       this.#o.logger.warn({ task_id: t.id, state: t.state }, 'task of a lost worker');
@@ -263,10 +466,36 @@ export class ControlPlane {
     }
   }
 
+  /** FFmpeg silent for too long on a worker that still heartbeats: stop it there, run it again. */
+  async #stopHung(seconds: number): Promise<void> {
+    for (const t of await this.tasks.hung(seconds, this.#o.workerTimeoutSeconds)) {
+      const error: StoredError = {
+        code: 'stalled',
+        message: `no progress for ${seconds} s while its worker was alive: stopped and re-queued`,
+        retryable: true,
+      };
+      const state = await this.tasks.fail(t.id, t.attempt, error, t.worker);
+      if (!state) continue;
+      this.#o.logger.warn({ task_id: t.id, worker: t.worker }, 'hung task stopped');
+      await this.events.append({
+        jobId: t.job_id,
+        taskId: t.id,
+        workerId: t.worker,
+        type: state === 'ready' ? 'task.requeued' : 'task.failed',
+        data: { task_id: t.id, error },
+      });
+      await this.#stopTasks([{ id: t.id, attempt: t.attempt, worker: t.worker }]);
+      if (state === 'failed') await this.#failJob(t.job_id, error);
+    }
+  }
+
   // ---- reports from workers
 
-  async report(workerId: string, r: TaskReport): Promise<'ok' | 'stale'> {
+  async report(workerId: string, r: TaskReport): Promise<'ok' | 'stale' | 'forbidden'> {
     const task = await this.tasks.get(r.task_id);
+    // The current attempt, held by someone else: not this worker's to speak of.
+    if (task && task.attempt === r.attempt && task.worker !== null && task.worker !== workerId)
+      return 'forbidden';
     if (!task || task.worker !== workerId || task.attempt !== r.attempt) return 'stale';
     switch (r.type) {
       case 'running': {
@@ -307,6 +536,7 @@ export class ControlPlane {
         });
         if (!t) return 'stale';
         this.#observeDuration(t, 'succeeded');
+        await this.#noteOutcome(workerId, 'success');
         await this.events.append({
           jobId: t.job_id,
           taskId: t.id,
@@ -323,8 +553,15 @@ export class ControlPlane {
           message: relativeToRoots(r.error.message, this.#o.roots),
           retryable: r.error.retryable && RETRYABLE_CODES.has(r.error.code),
         };
-        const state = await this.tasks.fail(r.task_id, r.attempt, error);
+        // A retryable failure is the run's, not the job's: not on this worker again.
+        const state = await this.tasks.fail(
+          r.task_id,
+          r.attempt,
+          error,
+          error.retryable ? workerId : undefined,
+        );
         if (!state) return 'stale';
+        if (error.retryable) await this.#noteOutcome(workerId, 'worker_failure');
         this.#observeDuration(task, 'failed');
         await this.events.append({
           jobId: task.job_id,
@@ -442,17 +679,62 @@ export class ControlPlane {
 
   async #stopTasks(stop: readonly StopTask[]): Promise<void> {
     for (const t of stop) {
-      const a = t.worker ? this.#links.get(t.worker) : undefined;
-      // A worker attached to another replica learns it from its next report ('stale').
-      if (a)
-        await a.link.cancel(t.id, t.attempt).catch((e) => this.#o.logger.warn({ err: e }, 'cancel failed'));
+      const link = t.worker ? (this.#links.get(t.worker)?.link ?? (await this.#remoteLink(t.worker))) : null;
+      // A worker this process cannot reach learns it from its next report or heartbeat ('stale').
+      if (link)
+        await link.cancel(t.id, t.attempt).catch((e) => this.#o.logger.warn({ err: e }, 'cancel failed'));
     }
+  }
+
+  async #remoteLink(workerId: string): Promise<WorkerLink | null> {
+    const w = await this.workers.get(workerId);
+    if (!w?.url || !w.call_secret) return null;
+    return new HttpWorkerLink(w.url, w.call_secret, 3000);
   }
 
   #storedError(e: unknown, retryable: boolean): StoredError {
     if (isAppError(e)) return { code: e.code, message: relativeToRoots(e.message, this.#o.roots), retryable };
     return { code: 'internal_error', message: 'an unexpected error; see the server log', retryable };
   }
+}
+
+/** The scheduler's view of a registry row (core/scheduler is pure and knows no rows). */
+function workerView(w: WorkerWithAge, active: number): WorkerView {
+  const caps = w.capabilities as { encoders?: WorkerView['encoders']; cores?: number };
+  const load = (w.telemetry as { load?: number[] }).load?.[0];
+  const limits = effectiveLimits(w);
+  const breaker = w.breaker as { asideUntil?: number | null };
+  return {
+    id: w.id,
+    name: w.name,
+    silentSeconds: w.state === 'offline' ? Number.POSITIVE_INFINITY : Number(w.silent_seconds),
+    status: w.status,
+    draining: w.draining,
+    maxConcurrent: limits.maxConcurrent,
+    active,
+    encoders: caps.encoders ?? [],
+    labels: limits.labels,
+    load: load !== undefined && caps.cores ? load / caps.cores : null,
+    asideUntil: breaker.asideUntil ?? null,
+  };
+}
+
+/** Encoders an FFmpeg lists, as capabilities (unmeasured: fps 0). */
+function listedEncoders(names: ReadonlySet<string>): WorkerView['encoders'] {
+  return [
+    ...VIDEO_ENCODERS.filter((e) => names.has(e.name)).map((e) => ({
+      name: e.name,
+      codec: e.codec,
+      hardware: e.hardware,
+      fps: 0,
+    })),
+    ...AUDIO_ENCODERS.filter((e) => names.has(e.name)).map((e) => ({
+      name: e.name,
+      codec: e.codec,
+      hardware: null,
+      fps: 0,
+    })),
+  ];
 }
 
 function lostError(): StoredError {

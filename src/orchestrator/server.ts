@@ -89,6 +89,7 @@ export async function startOrchestrator(o: OrchestratorOptions): Promise<Running
       },
       maxAttempts: config.max_attempts,
       workerTimeoutSeconds: config.worker_timeout_seconds,
+      hungTaskSeconds: config.hung_task_seconds,
       retentionDays: config.retention_days,
     });
     const metrics = createMetrics(control.jobs, control.tasks);

@@ -8,3 +8,4 @@ export {
   relativeToRoots,
   resolveLocation,
 } from './local-paths.js';
+export { type PathMapping, parsePathMappings, toLocalPath, toOrchestratorPath } from './path-mapping.js';

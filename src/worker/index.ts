@@ -1,2 +1,13 @@
+export { defaultConcurrency, listedCapabilities, WorkerAgent, type WorkerAgentOptions } from './agent.js';
+export { Journal, type JournalOptions, type JournalRecovery } from './journal.js';
 export { LocalWorker } from './local-worker.js';
+export { Outbox, type OutboxOptions, type OutboxTimer } from './outbox.js';
+export {
+  checkStorage,
+  type StorageCheckOptions,
+  type StorageCheckResult,
+  StorageWatch,
+  type StorageWatchOptions,
+  startStorageCheck,
+} from './storage-check.js';
 export { md5File, type RunnerContext, runAssignment } from './task-runner.js';

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../core/index.js';
-import { installErrorHandling } from './http-errors.js';
+import { installErrorHandling } from './errors.js';
 
 async function appThrowing(err: unknown) {
   const app = Fastify({ logger: false });

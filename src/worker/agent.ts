@@ -1,0 +1,514 @@
+/**
+ * `mediaforge worker`: a machine that runs tasks for an orchestrator. It enrols once (an
+ * enrolment token buys its own id and secret, kept in data_dir with mode 0600), starts a session
+ * on every start, serves the worker API, heartbeats, checks its storage, and sends its reports
+ * through the outbox: a report the orchestrator cannot take now is journaled on disk and replayed
+ * in order when it answers again, so work finished meanwhile is not lost.
+ */
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, freemem, hostname, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { WorkerConfig } from '../config/index.js';
+import {
+  AppError,
+  AUDIO_ENCODERS,
+  isAppError,
+  type ProbedEncoder,
+  type TaskAssignment,
+  type TaskReport,
+  type TaskReportSink,
+  VIDEO_ENCODERS,
+  type WorkerCapabilities,
+  type WorkerHeartbeat,
+} from '../core/index.js';
+import { type Binaries, effectiveVersion } from '../media/index.js';
+import { localTools, type MediaTools } from '../pipeline/index.js';
+import {
+  isInside,
+  type MediaRoots,
+  mediaRoots,
+  type PathMapping,
+  parsePathMappings,
+  toLocalPath,
+  toOrchestratorPath,
+} from '../storage/index.js';
+import { Journal } from './journal.js';
+import { LocalWorker } from './local-worker.js';
+import { OrchestratorClient, RetryableError } from './orchestrator-client.js';
+import { Outbox } from './outbox.js';
+import { StorageWatch } from './storage-check.js';
+import { buildWorkerApi } from './worker-api.js';
+
+export interface WorkerAgentOptions {
+  config: Readonly<WorkerConfig>;
+  binaries: Binaries;
+  logger: Logger;
+  version: string;
+  /** Capabilities from the hardware probe; default: what `ffmpeg -encoders` lists, unmeasured. */
+  probe?: (tools: MediaTools) => Promise<WorkerCapabilities>;
+}
+
+interface Identity {
+  orchestrator: string;
+  worker_id: string;
+  secret: string;
+}
+
+/** Tasks at once: one per 4 cores and 2 GiB, at least 1 (so 1 on a 2-core board). */
+export function defaultConcurrency(cores = availableParallelism(), memBytes = totalmem()): number {
+  return Math.max(1, Math.min(Math.floor(cores / 4), Math.floor(memBytes / 2 ** 31)));
+}
+
+/** What an FFmpeg lists, as capabilities: listed, not measured (fps 0). */
+export async function listedCapabilities(tools: MediaTools, binaries: Binaries): Promise<WorkerCapabilities> {
+  const names = await tools.encoders();
+  const encoders: ProbedEncoder[] = [
+    ...VIDEO_ENCODERS.filter((e) => e.hardware === null && names.has(e.name)).map((e) => ({
+      name: e.name,
+      codec: e.codec,
+      hardware: null,
+      fps: 0,
+    })),
+    ...AUDIO_ENCODERS.filter((e) => names.has(e.name)).map((e) => ({
+      name: e.name,
+      codec: e.codec,
+      hardware: null,
+      fps: 0,
+    })),
+  ];
+  return {
+    encoders,
+    hwaccels: [],
+    unhealthy: [],
+    ffmpeg_version: binaries.ffmpeg.version
+      ? (effectiveVersion(binaries.ffmpeg)?.major.toString() ?? null)
+      : null,
+    cores: availableParallelism(),
+    memory_bytes: totalmem(),
+    shared_roots: [],
+  };
+}
+
+/** CPU use since the last call, from the kernel's per-core counters. */
+function cpuMeter(): () => number | null {
+  let last = cpus();
+  return () => {
+    const now = cpus();
+    let idle = 0;
+    let total = 0;
+    now.forEach((c, i) => {
+      const p = last[i];
+      if (!p) return;
+      const t = (x: typeof c.times) => x.user + x.nice + x.sys + x.idle + x.irq;
+      total += t(c.times) - t(p.times);
+      idle += c.times.idle - p.times.idle;
+    });
+    last = now;
+    return total > 0 ? Math.round((1000 * (total - idle)) / total) / 10 : null;
+  };
+}
+
+export class WorkerAgent {
+  readonly #o: WorkerAgentOptions;
+  readonly #log: Logger;
+  readonly #roots: MediaRoots;
+  readonly #maps: PathMapping[];
+  readonly #tools: MediaTools;
+  readonly #pool: LocalWorker;
+  readonly #metrics = new Registry();
+  readonly #cpu = cpuMeter();
+  #client: OrchestratorClient;
+  #identity: Identity | null = null;
+  #session: { id: string; callSecret: string; heartbeatMs: number } | null = null;
+  #capabilities: WorkerCapabilities | null = null;
+  #journal: Journal<TaskReport> | null = null;
+  #outbox: Outbox<TaskReport> | null = null;
+  #storage: StorageWatch | null = null;
+  #storageProblem: string | null = null;
+  #drainAsked = false;
+  #closing = false;
+  #app: FastifyInstance | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #beating: Promise<void> | null = null;
+  #closed: Promise<void> | null = null;
+  url = '';
+
+  constructor(o: WorkerAgentOptions) {
+    this.#o = o;
+    this.#log = o.logger;
+    const { config } = o;
+    if (!config.orchestrator_url)
+      throw new AppError('config_invalid', 'the orchestrator URL is required (--orchestrator URL)');
+    this.#client = new OrchestratorClient(config.orchestrator_url);
+    this.#roots = mediaRoots(
+      resolve(config.media_root ?? process.cwd()),
+      config.extra_media_roots.map((r) => resolve(r)),
+    );
+    this.#maps = parsePathMappings(config.path_mappings);
+    this.#tools = localTools(config, o.binaries);
+    this.#pool = new LocalWorker(
+      { roots: this.#roots, tools: this.#tools, threads: config.threads, logger: o.logger },
+      config.max_concurrent || defaultConcurrency(),
+      config.queue_length,
+    );
+    const tasks = new Counter({
+      name: 'mediaforge_worker_tasks_total',
+      help: 'Task attempts by how they ended',
+      labelNames: ['outcome'],
+      registers: [this.#metrics],
+    });
+    const pool = this.#pool;
+    new Gauge({
+      name: 'mediaforge_worker_tasks_running',
+      help: 'Tasks running now',
+      registers: [this.#metrics],
+      collect() {
+        this.set(pool.running);
+      },
+    });
+    const outbox = () => this.#outbox;
+    new Gauge({
+      name: 'mediaforge_worker_reports_pending',
+      help: 'Reports not yet delivered to the orchestrator (journaled when it is away)',
+      registers: [this.#metrics],
+      collect() {
+        this.set(outbox()?.pending ?? 0);
+      },
+    });
+    this.#countOutcome = (outcome) => tasks.inc({ outcome });
+    const answers = new Counter({
+      name: 'mediaforge_worker_dispatches_total',
+      help: "The worker's answers to the orchestrator's dispatches",
+      labelNames: ['answer'],
+      registers: [this.#metrics],
+    });
+    this.#countAnswer = (answer) => answers.inc({ answer });
+  }
+
+  readonly #countAnswer: (answer: string) => void;
+
+  readonly #countOutcome: (outcome: string) => void;
+
+  get id(): string | null {
+    return this.#identity?.worker_id ?? null;
+  }
+
+  get pool(): LocalWorker {
+    return this.#pool;
+  }
+
+  /** Enrols if needed, listens, starts a session (waiting for the orchestrator), then heartbeats. */
+  async start(): Promise<void> {
+    const { config } = this.#o;
+    const dataDir = resolve(config.data_dir);
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    this.#capabilities = await (this.#o.probe ?? ((t) => listedCapabilities(t, this.#o.binaries)))(
+      this.#tools,
+    );
+    this.#capabilities = {
+      ...this.#capabilities,
+      shared_roots: this.#roots.all.map((r) => toOrchestratorPath(r, this.#maps)),
+    };
+
+    this.#journal = await Journal.open<TaskReport>(join(dataDir, 'journal'), { logger: this.#log });
+    if (this.#journal.recovery.truncatedBytes > 0 || this.#journal.recovery.skippedRecords > 0)
+      this.#log.warn({ recovery: this.#journal.recovery }, 'the report journal was repaired after a crash');
+    this.#outbox = new Outbox<TaskReport>({
+      journal: this.#journal,
+      deliver: (r, signal) => this.#client.report(r, signal),
+      logger: this.#log,
+      backoff: { baseMs: 500, maxMs: 30_000 },
+    });
+    this.#pool.connect(this.#sink());
+
+    this.#app = await buildWorkerApi({
+      logger: this.#log,
+      callSecret: () => this.#session?.callSecret ?? null,
+      take: (a) => this.#take(a),
+      refusing: () => this.#refusing(),
+      run: (id) => this.#pool.runs().find((r) => r.task_id === id) ?? null,
+      stop: async (id, attempt) => {
+        const run = this.#pool.runs().find((r) => r.task_id === id);
+        if (!run || (attempt !== null && run.attempt !== attempt)) return false;
+        await this.#pool.cancel(id, run.attempt);
+        return true;
+      },
+      status: () => this.#status(),
+      metrics: this.#metrics,
+    });
+    const address = await this.#app.listen({ port: config.port, host: config.host });
+    const port = Number(new URL(address).port);
+    this.url =
+      config.advertised_url ??
+      (config.host === '0.0.0.0' || config.host === '::' ? `http://${hostname()}:${port}` : address);
+
+    this.#identity = await this.#loadIdentity(join(dataDir, 'identity.json'));
+    this.#client.secret = this.#identity.secret;
+    this.#storage = new StorageWatch({
+      readRoots: [...this.#roots.all],
+      writeDirs: [...this.#roots.all],
+      timeoutMs: 10_000,
+      logger: this.#log,
+      onChange: (r) => {
+        this.#storageProblem = r.ok ? null : r.reason;
+        if (r.ok) this.#log.info('storage is reachable again');
+        else this.#log.error({ reason: r.reason }, 'storage check failed: taking no new work');
+        this.#pool.refuse(this.#refusing());
+        void this.#beat();
+      },
+    });
+    this.#storage.start(config.storage_check_seconds * 1000);
+    await this.#startSession();
+    this.#outbox.start();
+    this.#schedule();
+  }
+
+  #refusing(): string | null {
+    if (this.#closing) return 'shutting down';
+    if (this.#storageProblem) return this.#storageProblem;
+    if (this.#drainAsked) return 'draining';
+    return null;
+  }
+
+  #statusWord(): WorkerHeartbeat['status'] {
+    if (this.#closing || this.#drainAsked) return 'maintenance';
+    if (this.#storageProblem) return 'error';
+    return this.#pool.running > 0 ? 'busy' : 'idle';
+  }
+
+  #status(): Record<string, unknown> {
+    return {
+      id: this.id,
+      name: this.#name(),
+      status: this.#statusWord(),
+      reason: this.#refusing(),
+      max_concurrent: this.#pool.slots,
+      running: this.#pool.running,
+      tasks: this.#pool.runs(),
+      reports_pending: this.#outbox?.pending ?? 0,
+      version: this.#o.version,
+    };
+  }
+
+  #name(): string {
+    return this.#o.config.name ?? hostname();
+  }
+
+  async #loadIdentity(file: string): Promise<Identity> {
+    const url = this.#client.url;
+    const saved = await readFile(file, 'utf8').then(
+      (t) => JSON.parse(t) as Identity,
+      () => null,
+    );
+    if (saved && saved.orchestrator === url) return saved;
+    const token = this.#o.config.enrolment_token;
+    if (!token)
+      throw new AppError(
+        'config_invalid',
+        `this worker is not enrolled with ${url}: give it an enrolment token (--token; create one with \`mediaforge token create --worker\`)`,
+      );
+    const enrolled = await this.#retrying('enrol', () =>
+      this.#client.enrol(token, {
+        name: this.#name(),
+        url: this.url,
+        max_concurrent: this.#pool.slots,
+        labels: [...this.#o.config.labels],
+      }),
+    );
+    const identity: Identity = { orchestrator: url, worker_id: enrolled.worker_id, secret: enrolled.secret };
+    await writeFile(`${file}.tmp`, JSON.stringify(identity), { mode: 0o600 });
+    await chmod(`${file}.tmp`, 0o600);
+    await rename(`${file}.tmp`, file);
+    this.#log.info({ worker_id: identity.worker_id }, 'enrolled');
+    return identity;
+  }
+
+  /** Retries while the orchestrator is away (backoff with jitter); a refusal is thrown. */
+  async #retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!(e instanceof RetryableError) || this.#closing) throw e;
+        if (i === 0) this.#log.warn({ err: e }, `${what}: the orchestrator does not answer; trying again`);
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(30_000, 500 * 2 ** i)));
+      }
+    }
+  }
+
+  async #startSession(): Promise<void> {
+    const id = this.#identity!.worker_id;
+    const s = await this.#retrying('session', () =>
+      this.#client.startSession(id, {
+        name: this.#name(),
+        url: this.url,
+        max_concurrent: this.#pool.slots,
+        labels: [...this.#o.config.labels],
+        capabilities: this.#capabilities!,
+        version: this.#o.version,
+      }),
+    );
+    this.#session = {
+      id: s.session,
+      callSecret: s.call_secret,
+      heartbeatMs: Math.min(this.#o.config.heartbeat_seconds, s.heartbeat_seconds) * 1000,
+    };
+    this.#log.info({ worker_id: id, session: s.session, url: this.url }, 'session started');
+  }
+
+  #schedule(): void {
+    if (this.#closing || !this.#session) return;
+    this.#heartbeat = setTimeout(() => {
+      void this.#beat().finally(() => this.#schedule());
+    }, this.#session.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** One heartbeat (never two at once); acts on its answer. */
+  #beat(): Promise<void> {
+    this.#beating ??= this.#beatOnce().finally(() => {
+      this.#beating = null;
+    });
+    return this.#beating;
+  }
+
+  async #beatOnce(): Promise<void> {
+    const session = this.#session;
+    const id = this.id;
+    if (!session || !id) return;
+    const runs = this.#pool.runs();
+    try {
+      const answer = await this.#client.heartbeat(id, {
+        session: session.id,
+        status: this.#statusWord(),
+        reason: this.#refusing(),
+        cpu_percent: this.#cpu(),
+        memory: { used: totalmem() - freemem(), total: totalmem() },
+        load: loadavg(),
+        ffmpeg_processes: this.#pool.running,
+        active: runs.map((r) => ({
+          task_id: r.task_id,
+          attempt: r.attempt,
+          percent: r.percent,
+          fps: r.fps,
+          speed: r.speed,
+        })),
+        version: this.#o.version,
+      });
+      this.#outbox?.retryNow();
+      for (const s of answer.stop) {
+        this.#log.warn(
+          { task_id: s.task_id, attempt: s.attempt },
+          'the orchestrator gave this task to another: stopping it',
+        );
+        void this.#pool.cancel(s.task_id, s.attempt);
+      }
+      if (answer.drain !== this.#drainAsked) {
+        this.#drainAsked = answer.drain;
+        this.#log.info(answer.drain ? 'draining: taking no new work' : 'undrained: taking work again');
+        this.#pool.refuse(this.#refusing());
+      }
+    } catch (e) {
+      if (isAppError(e) && e.code === 'stale_session' && !this.#closing) {
+        // Another start of this identity, or a lost session: the tasks it held were re-queued.
+        this.#log.warn('the orchestrator ended this session; starting a new one');
+        await this.#startSession().catch((err) => this.#log.error({ err }, 'new session failed'));
+      } else if (isAppError(e) && e.code === 'unauthorized') {
+        this.#log.error(
+          'the orchestrator no longer knows this worker (removed?); enrol it again with a new token',
+        );
+      } else this.#log.warn({ err: e }, 'heartbeat failed');
+    }
+  }
+
+  /** Reports leave through the outbox with the orchestrator's paths; ends of runs are journaled. */
+  #sink(): TaskReportSink {
+    return {
+      report: async (r) => {
+        if (r.type === 'succeeded' || r.type === 'failed') this.#countOutcome(r.type);
+        const outbound = this.#toOrchestrator(r);
+        if (r.type === 'progress') {
+          const a = await this.#outbox!.send(outbound, { durable: false });
+          return a === 'stale' ? 'stale' : 'ok';
+        }
+        // Durable: once in the journal it is safe; the run does not wait for the orchestrator.
+        let journaled!: () => void;
+        const inJournal = new Promise<'ok'>((res) => {
+          journaled = () => res('ok');
+        });
+        const delivered = this.#outbox!.send(outbound, { durable: true, onJournaled: journaled });
+        delivered.then(
+          (a) => {
+            if (a === 'stale') void this.#pool.cancel(r.task_id, r.attempt);
+          },
+          () => {},
+        );
+        return Promise.race([delivered.then((a) => (a === 'stale' ? 'stale' : 'ok')), inJournal]);
+      },
+    };
+  }
+
+  #toOrchestrator(r: TaskReport): TaskReport {
+    if (r.type !== 'succeeded' || this.#maps.length === 0) return r;
+    return {
+      ...r,
+      outputs: r.outputs.map((o) => ({ ...o, files: o.files.map((f) => toOrchestratorPath(f, this.#maps)) })),
+    };
+  }
+
+  /** A task as this machine sees it: every path mapped, and inside its media roots. */
+  #local(a: TaskAssignment): TaskAssignment {
+    const map = (p: string) => {
+      const local = toLocalPath(p, this.#maps);
+      if (!this.#roots.all.some((root) => isInside(root, local)))
+        throw new AppError(
+          'path_outside_root',
+          `${p} is not under this worker's media roots (${this.#roots.all.join(', ')}); add a path mapping`,
+        );
+      return local;
+    };
+    const spec = a.spec;
+    return {
+      ...a,
+      spec: {
+        ...spec,
+        inputs: spec.inputs.map((i) => ({ ...i, path: map(i.path) })),
+        outputs: spec.outputs.map((o) => ({
+          ...o,
+          path: map(o.path),
+          ...(o.sidecar ? { sidecar: { ...o.sidecar, path: map(o.sidecar.path) } } : {}),
+        })),
+      },
+    };
+  }
+
+  async #take(a: TaskAssignment): Promise<'accepted' | 'busy' | 'unavailable'> {
+    const answer = await this.#pool.dispatch(this.#local(a));
+    this.#countAnswer(answer);
+    return answer;
+  }
+
+  /**
+   * Drain and stop: no new work (MAINTENANCE, said at once by a heartbeat), running tasks get
+   * `graceMs`, then are stopped and handed back; reports are flushed, what is left stays journaled.
+   */
+  close(graceMs = this.#o.config.shutdown_grace_seconds * 1000): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing = true;
+      this.#pool.refuse('shutting down');
+      if (this.#heartbeat) clearTimeout(this.#heartbeat);
+      await this.#beat().catch(() => {});
+      await this.#pool.close(graceMs);
+      await this.#outbox?.flush(5000);
+      await this.#beat().catch(() => {});
+      await this.#storage?.close();
+      await this.#outbox?.close();
+      await this.#journal?.close();
+      await this.#app?.close();
+    })();
+    return this.#closed;
+  }
+}
