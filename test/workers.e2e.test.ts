@@ -106,17 +106,34 @@ describe('workers', () => {
   }, 120_000);
 
   it("spreads tasks within each worker's capacity; a worker at capacity answers 429 and the next one gets it", async () => {
-    const small = await worker('small', 1);
-    await worker('medium', 2);
-    await worker('large', 3);
-    // The registry is told `small` takes 3 at once; it takes 1: it must say 429, not run 3.
-    expect((await api('PATCH', `/api/v1/workers/${small.id}`, { max_concurrent: 3 })).status).toBe(200);
+    // The jobs wait first (the worker of the first test is drained), so the scheduler meets a
+    // full queue: `small` is offered more than it takes, deterministically.
+    for (const w of workers)
+      expect((await api('PATCH', `/api/v1/workers/${w.id}`, { draining: true })).status).toBe(200);
     // Long enough that tasks overlap: the scheduler must fill the workers, not one after another.
     const clip = join(t.root, await t.clip('s.mp4', 20));
     for (let i = 0; i < 12; i++) await copyFile(clip, join(t.root, `s${i}.mp4`));
     const ids: string[] = [];
     for (let i = 0; i < 12; i++)
       ids.push((await api('POST', '/api/v1/jobs', simpleSpec(`s${i}.mp4`, `out/s${i}.mp4`))).body.job_id);
+    await eventually('all 12 planned and waiting', async () => {
+      const stages = await Promise.all(
+        ids.map(async (id) => (await api('GET', `/api/v1/jobs/${id}`)).body.stage),
+      );
+      return stages.every((s) => s === 'queued') ? true : undefined;
+    });
+    const busyAnswers = async (w: WorkerProcess) =>
+      Number(
+        /mediaforge_worker_dispatches_total\{answer="busy"\} (\d+)/.exec(
+          await (await fetch(`${w.url}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    // The registry is told `small` takes 3 at once; it takes 1: it must say 429, not run 3.
+    const small = await worker('small', 1);
+    expect((await api('PATCH', `/api/v1/workers/${small.id}`, { max_concurrent: 3 })).status).toBe(200);
+    await eventually('small answered busy', async () => ((await busyAnswers(small)) > 0 ? true : undefined));
+    await worker('medium', 2);
+    await worker('large', 3);
     const peak = new Map<string, number>();
     let finished = false;
     const watch = (async () => {
