@@ -5,13 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readdir, rename } from 'node:fs/promises';
-import { availableParallelism, hostname, totalmem } from 'node:os';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfig, type OrchestratorConfig } from '../config/index.js';
 import { testPatternArgs } from '../core/index.js';
 import { resolveBinaries, runFfmpeg } from '../media/index.js';
 import { type RunningOrchestrator, startOrchestrator } from '../orchestrator/index.js';
-import { LocalWorker } from '../worker/index.js';
+import { defaultConcurrency, LocalWorker } from '../worker/index.js';
 import { EXIT_OK, type Io, reportError } from './output.js';
 
 export interface UpOptions {
@@ -21,11 +21,6 @@ export interface UpOptions {
   mediaRoot?: string;
   config?: string;
   worker?: boolean;
-}
-
-/** Slots for the local worker: one per 4 cores and 2 GiB, at least 1 (so 1 on a 2-core board). */
-export function defaultSlots(cores = availableParallelism(), memBytes = totalmem()): number {
-  return Math.max(1, Math.min(Math.floor(cores / 4), Math.floor(memBytes / 2 ** 31)));
 }
 
 export interface Started {
@@ -58,7 +53,7 @@ export async function startUp(
         threads: config.threads,
         logger: orch.logger.child({ worker: 'local' }),
       },
-      config.local_worker_slots || defaultSlots(),
+      config.local_worker_slots || defaultConcurrency(),
     );
     // One id per machine and data folder: a restart is a new session of the same worker, and the
     // tasks the old session held are rescued at once.

@@ -4,6 +4,7 @@ export { errorsDocument } from './errors-table.js';
 export * from './ffmpeg/args.js';
 export * from './ffmpeg/encoders.js';
 export * from './ffmpeg/filtergraph.js';
+export * from './ffmpeg/listed-encoders.js';
 export * from './ffmpeg/render.js';
 export * from './ffmpeg/test-pattern.js';
 export * from './operators/catalog.js';

@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
-  AUDIO_ENCODERS,
   type BreakerState,
   CLOSED_BREAKER,
   type ErrorCode,
   isAppError,
+  listedEncoders,
   nextBreaker,
   RETRYABLE_CODES,
   type SessionStart,
@@ -23,7 +23,6 @@ import {
   type TaskReport,
   type TaskReportSink,
   type TaskSpec,
-  VIDEO_ENCODERS,
   type WorkerHeartbeat,
   type WorkerLink,
   type WorkerPatch,
@@ -717,24 +716,6 @@ function workerView(w: WorkerWithAge, active: number): WorkerView {
     load: load !== undefined && caps.cores ? load / caps.cores : null,
     asideUntil: breaker.asideUntil ?? null,
   };
-}
-
-/** Encoders an FFmpeg lists, as capabilities (unmeasured: fps 0). */
-function listedEncoders(names: ReadonlySet<string>): WorkerView['encoders'] {
-  return [
-    ...VIDEO_ENCODERS.filter((e) => names.has(e.name)).map((e) => ({
-      name: e.name,
-      codec: e.codec,
-      hardware: e.hardware,
-      fps: 0,
-    })),
-    ...AUDIO_ENCODERS.filter((e) => names.has(e.name)).map((e) => ({
-      name: e.name,
-      codec: e.codec,
-      hardware: null,
-      fps: 0,
-    })),
-  ];
 }
 
 function lostError(): StoredError {

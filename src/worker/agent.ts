@@ -14,17 +14,15 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { WorkerConfig } from '../config/index.js';
 import {
   AppError,
-  AUDIO_ENCODERS,
   isAppError,
-  type ProbedEncoder,
+  listedEncoders,
   type TaskAssignment,
   type TaskReport,
   type TaskReportSink,
-  VIDEO_ENCODERS,
   type WorkerCapabilities,
   type WorkerHeartbeat,
 } from '../core/index.js';
-import { type Binaries, effectiveVersion } from '../media/index.js';
+import type { Binaries } from '../media/index.js';
 import { localTools, type MediaTools } from '../pipeline/index.js';
 import {
   isInside,
@@ -64,28 +62,11 @@ export function defaultConcurrency(cores = availableParallelism(), memBytes = to
 
 /** What an FFmpeg lists, as capabilities: listed, not measured (fps 0). */
 export async function listedCapabilities(tools: MediaTools, binaries: Binaries): Promise<WorkerCapabilities> {
-  const names = await tools.encoders();
-  const encoders: ProbedEncoder[] = [
-    ...VIDEO_ENCODERS.filter((e) => e.hardware === null && names.has(e.name)).map((e) => ({
-      name: e.name,
-      codec: e.codec,
-      hardware: null,
-      fps: 0,
-    })),
-    ...AUDIO_ENCODERS.filter((e) => names.has(e.name)).map((e) => ({
-      name: e.name,
-      codec: e.codec,
-      hardware: null,
-      fps: 0,
-    })),
-  ];
   return {
-    encoders,
+    encoders: listedEncoders(await tools.encoders()),
     hwaccels: [],
     unhealthy: [],
-    ffmpeg_version: binaries.ffmpeg.version
-      ? (effectiveVersion(binaries.ffmpeg)?.major.toString() ?? null)
-      : null,
+    ffmpeg_version: binaries.ffmpeg.version.text.slice(0, 100),
     cores: availableParallelism(),
     memory_bytes: totalmem(),
     shared_roots: [],
