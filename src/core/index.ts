@@ -11,6 +11,16 @@ export * from './operators/catalog.js';
 export type { AnyOperator, Cost, FilterIO, FilterResult, Operator } from './operators/operator.js';
 export { getOperator, OPERATORS, operatorNames } from './operators/registry.js';
 export { operatorTable } from './operators/table.js';
+export * from './planner/chunks.js';
+export {
+  type ChunkPlanning,
+  type ChunkRequest,
+  chunkBlocker,
+  chunkSource,
+  concatList,
+  planChunks,
+  scratchFolder,
+} from './planner/compile-chunks.js';
 export * from './planner/files.js';
 export * from './planner/graph.js';
 export * from './planner/plan.js';

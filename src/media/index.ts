@@ -36,5 +36,19 @@ export {
   withRunnerArgs,
 } from './ffmpeg-runner.js';
 export { DEFAULT_PROBE_TIMEOUT_MS, type ProbeOptions, probe } from './ffprobe.js';
+export {
+  type HardwareMode,
+  type HardwareProbe,
+  type HardwareProbeOptions,
+  PROBE_SOURCE,
+  type ProbedEncoder,
+  probeHardware,
+} from './hw-probe.js';
+export {
+  type PacketOptions,
+  parsePacketCsv,
+  readVideoPackets,
+  type VideoPackets,
+} from './keyframes.js';
 export { inspectMp4, isComplete, parseMoov } from './mp4-inspect.js';
 export { deathSignalSupport, type RunResult, runProcess, stderrSummary } from './process.js';

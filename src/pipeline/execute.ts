@@ -12,16 +12,19 @@ import {
   AppError,
   buildArgs,
   checkOutput,
-  chooseEncoders,
+  type chooseEncoders,
   EncoderUnavailableError,
   type MediaInfo,
   seriesPaths,
   type TaskOutput,
   type TaskSpec,
+  taskWeight,
 } from '../core/index.js';
 import { parseLoudnormReport } from '../core/operators/loudnorm.operator.js';
 import { spriteVttFor } from '../core/operators/sprite.operator.js';
 import { type MediaRoots, prepareDestination } from '../storage/index.js';
+import { openJoin, removeScratch, runPiece } from './chunked.js';
+import { type EncoderHealth, runWithFallback, workerEncoders } from './encoder-health.js';
 import type { PreparedJob } from './prepare.js';
 import type { MediaTools } from './tools.js';
 
@@ -43,6 +46,11 @@ export interface ExecuteContext {
   threads?: number;
   signal?: AbortSignal;
   onProgress?: (p: JobProgress) => void;
+  /** Hardware encoders allowed: those tools.hardwareEncoders() proved, first (encoder-health.ts). */
+  hardware?: boolean;
+  /** Remembers a hardware encoder that failed at a task's start; the task then runs in software. */
+  health?: EncoderHealth;
+  vaapiDevice?: string;
 }
 
 export interface WrittenOutput {
@@ -201,28 +209,34 @@ async function writeSidecar(path: string, text: string, roots: MediaRoots): Prom
 }
 
 export async function executeJob(job: PreparedJob, ctx: ExecuteContext): Promise<JobResult> {
-  const encoders = chooseEncoders(await ctx.tools.encoders());
+  const { preferred: encoders, software } = await workerEncoders(ctx.tools, ctx);
   const analysis: Record<string, Record<string, unknown>> = {};
   const tasks = job.plan.tasks;
-  const weights = tasks.map((t) => Math.max(t.expected_duration ?? 1, 0.001));
+  const weights = tasks.map((t) => taskWeight(t.kind, t.expected_duration));
   const total = weights.reduce((a, b) => a + b, 0);
   let before = 0;
   const written: WrittenOutput[] = [];
   const timing = { ffmpegMs: 0 };
 
-  for (const [k, task] of tasks.entries()) {
-    if (ctx.signal?.aborted) throw new AppError('cancelled', 'the job was cancelled');
-    const report = (p: Progress) =>
-      ctx.onProgress?.({
-        ...p,
-        task: task.id,
-        jobPercent:
-          p.percent === null
-            ? null
-            : Math.min(100, (100 * (before + (weights[k]! * p.percent) / 100)) / total),
-      });
-    written.push(...(await runTask(task, { ...ctx, encoders, analysis, report, timing })));
-    before += weights[k]!;
+  try {
+    for (const [k, task] of tasks.entries()) {
+      if (ctx.signal?.aborted) throw new AppError('cancelled', 'the job was cancelled');
+      const report = (p: Progress) =>
+        ctx.onProgress?.({
+          ...p,
+          task: task.id,
+          jobPercent:
+            p.percent === null
+              ? null
+              : Math.min(100, (100 * (before + (weights[k]! * p.percent) / 100)) / total),
+        });
+      written.push(...(await runTask(task, { ...ctx, encoders, software, analysis, report, timing })));
+      before += weights[k]!;
+    }
+  } catch (e) {
+    // A local run has no second attempt: the pieces of a chunked output are of no more use.
+    await removeScratch(tasks, ctx.roots);
+    throw e;
   }
   return { outputs: written.sort((a, b) => a.index - b.index), ffmpegMs: Math.round(timing.ffmpegMs) };
 }
@@ -246,7 +260,7 @@ export async function executeTask(
   },
 ): Promise<TaskResult> {
   if (ctx.signal?.aborted) throw new AppError('cancelled', 'the task was cancelled');
-  const encoders = chooseEncoders(await ctx.tools.encoders());
+  const { preferred: encoders, software } = await workerEncoders(ctx.tools, ctx);
   const byTask: Record<string, Record<string, unknown>> = {};
   for (const [node, from] of Object.entries(task.analysis_from)) {
     const a = ctx.analysis[node];
@@ -257,6 +271,7 @@ export async function executeTask(
     ...ctx,
     onProgress: undefined,
     encoders,
+    software,
     analysis: byTask,
     report: (p) => ctx.onProgress?.(p),
     timing,
@@ -273,14 +288,17 @@ async function runTask(
   task: TaskSpec,
   ctx: ExecuteContext & {
     encoders: ReturnType<typeof chooseEncoders>;
+    software?: ReturnType<typeof chooseEncoders>;
     analysis: Record<string, Record<string, unknown>>;
     report: (p: Progress) => void;
     timing: { ffmpegMs: number };
   },
 ): Promise<WrittenOutput[]> {
+  if (task.kind === 'chunk' || task.kind === 'audio') return runPiece(task, ctx);
   const staged: Staged[] = [];
   try {
     for (const out of task.outputs) staged.push(await stage(out, ctx.roots, ctx.tempTag));
+    const join = task.kind === 'join' ? await openJoin(task, ctx) : null;
     const needed: Record<string, Record<string, unknown>> = {};
     for (const [node, from] of Object.entries(task.analysis_from)) {
       const a = ctx.analysis[from];
@@ -291,24 +309,33 @@ async function runTask(
         );
       needed[node] = a;
     }
-    let args: string[];
-    try {
-      args = buildArgs(task, ctx.encoders, {
-        analysis: needed,
-        outputPaths: staged.map((s) => s.temp),
-        ...(ctx.threads ? { threads: ctx.threads } : {}),
-      });
-    } catch (e) {
-      if (e instanceof EncoderUnavailableError)
-        throw new AppError('encoder_unavailable', `this FFmpeg has no encoder for ${e.codec}`);
-      throw e;
-    }
-    const result = await ctx.tools.run(args, {
-      expectedDuration: task.expected_duration,
-      onProgress: ctx.report,
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    });
+    const build = (encoders: ReturnType<typeof chooseEncoders>) => {
+      try {
+        return buildArgs(task, encoders, {
+          analysis: needed,
+          outputPaths: staged.map((s) => s.temp),
+          ...(ctx.threads ? { threads: ctx.threads } : {}),
+        });
+      } catch (e) {
+        if (e instanceof EncoderUnavailableError)
+          throw new AppError('encoder_unavailable', `this FFmpeg has no encoder for ${e.codec}`);
+        throw e;
+      }
+    };
+    // A hardware encoder that fails before its first frame: once more in software.
+    const result = await runWithFallback(
+      ctx.tools,
+      build,
+      { preferred: ctx.encoders, software: ctx.software },
+      {
+        expectedDuration: task.expected_duration,
+        onProgress: ctx.report,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      },
+      ctx.health,
+    );
     ctx.timing.ffmpegMs += result.durationMs;
+    await join?.check(staged[0]!.temp);
     if (task.kind === 'measure') {
       ctx.analysis[task.id] = { ...parseLoudnormReport(result.stderrTail) };
       return [];
@@ -330,6 +357,7 @@ async function runTask(
       }
       done.push({ index: s.out.index, id: s.out.node, ...c });
     }
+    await join?.finish();
     return done;
   } finally {
     await discard(staged);

@@ -1,3 +1,11 @@
+export { removeScratch } from './chunked.js';
+export {
+  EncoderHealth,
+  type EncoderOptions,
+  type UnhealthyEncoder,
+  type WorkerEncoders,
+  workerEncoders,
+} from './encoder-health.js';
 export {
   type ExecuteContext,
   executeJob,

@@ -8,6 +8,7 @@ import {
   inspectMp4,
   isComplete,
   probe,
+  readVideoPackets,
   runFfmpeg,
 } from '../media/index.js';
 import type { MediaTools } from './tools.js';
@@ -31,6 +32,14 @@ export function localTools(config: Readonly<RunConfig>, binaries: Binaries): Med
         formats: ALLOWED_DEMUXERS,
         maxPixels: config.max_pixels,
         ...(pictureDemuxer(path) ? { format: pictureDemuxer(path)! } : {}),
+        ...(signal ? { signal } : {}),
+      }),
+    // A demux of the whole file: longer than a probe, so a longer limit.
+    videoPackets: (path, signal) =>
+      readVideoPackets(path, {
+        ffprobe: binaries.ffprobe.path,
+        timeoutMs: config.probe_timeout_seconds * 4000,
+        formats: ALLOWED_DEMUXERS,
         ...(signal ? { signal } : {}),
       }),
     run: async (args, opts) => {

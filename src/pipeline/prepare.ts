@@ -3,18 +3,27 @@
  * them (allowed demuxers, size limits), then plan. Nothing is written here, so a bad job fails
  * with nothing on disk.
  */
+import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import {
   AppError,
   admitInput,
+  CHUNK_SECONDS_DEFAULT,
+  type ChunkRequest,
+  chunkBlocker,
+  chunkSource,
   type FfmpegVersion,
   type Issue,
+  indexPackets,
+  isAppError,
   type JobSpec,
   type MediaInfo,
   type Plan,
   planJob,
   type StreamMeta,
+  shouldChunk,
   streamMetaOf,
+  type ValidSpec,
   validateJobSpec,
   validationError,
   versionProblems,
@@ -29,6 +38,11 @@ export interface PrepareContext {
   limits: { maxPixels: number; maxSeconds: number };
   /** The FFmpeg that will run the job, when known: features it lacks are refused up front. */
   ffmpegVersion?: FfmpegVersion | null;
+  /**
+   * Workers idle now (the orchestrator knows): with several of them and a long input, a job that
+   * did not say may be chunked. Without it, only a job that asks is.
+   */
+  idleWorkers?: number;
   signal?: AbortSignal;
 }
 
@@ -133,10 +147,54 @@ export async function prepareJob(doc: unknown, ctx: PrepareContext): Promise<Pre
     metas.set(inp.id, streamMetaOf(info));
   }
 
-  const planning = planJob(validation.value, metas, { inputs: inputPaths, outputs: outputPaths });
+  const chunking = await chunkRequest(validation.value, metas, inputPaths, ctx);
+  const planning = planJob(validation.value, metas, { inputs: inputPaths, outputs: outputPaths }, chunking);
   if (!planning.ok) throw validationError(planning.issues);
   await checkWrittenFiles(planning.plan, outputPaths, inputFiles);
   return { spec, plan: planning.plan, probes };
+}
+
+/**
+ * Whether to chunk, and the source's keyframes when so: asked by the spec, or chosen when the
+ * orchestrator has idle workers and the input is long. The keyframes are read only then (a demux
+ * of the whole input); when they cannot be read the job runs whole, with a note, not an error.
+ */
+async function chunkRequest(
+  valid: ValidSpec,
+  metas: ReadonlyMap<string, StreamMeta>,
+  inputPaths: ReadonlyMap<string, string>,
+  ctx: PrepareContext,
+): Promise<ChunkRequest | undefined> {
+  const asked = valid.spec.chunking;
+  const source = chunkSource(valid);
+  // Not asked: only a job that may be split is, and no note says why another is not.
+  const auto =
+    asked === undefined &&
+    source !== null &&
+    ctx.idleWorkers !== undefined &&
+    chunkBlocker(valid) === null &&
+    shouldChunk({
+      durationSeconds: metas.get(source)!.duration,
+      idleWorkers: ctx.idleWorkers,
+      chunkSeconds: CHUNK_SECONDS_DEFAULT,
+    });
+  if (!asked?.enabled && !auto) return undefined;
+  const request: ChunkRequest = {
+    chunkSeconds: asked?.chunk_seconds ?? CHUNK_SECONDS_DEFAULT,
+    index: null,
+    tag: randomBytes(4).toString('hex'),
+    ...(auto ? { auto: true } : {}),
+  };
+  const meta = source === null ? undefined : metas.get(source);
+  if (source === null || !meta?.video || meta.still) return request; // the planner says why
+  try {
+    const { packets, startTime } = await ctx.tools.videoPackets(inputPaths.get(source)!, ctx.signal);
+    request.index = indexPackets(packets, startTime);
+  } catch (e) {
+    if (isAppError(e) && e.code === 'cancelled') throw e;
+    request.indexProblem = `the input's keyframes could not be read (${(e as Error).message})`;
+  }
+  return request;
 }
 
 /**

@@ -5,6 +5,7 @@
 
 import type { Progress } from '../core/ffmpeg/progress.js';
 import type { MediaInfo } from '../core/index.js';
+import type { VideoPackets } from '../media/index.js';
 
 export interface RunResult {
   /** The end of FFmpeg's stderr (the loudnorm measurement lives there). */
@@ -23,6 +24,13 @@ export interface MediaTools {
     args: readonly string[],
     opts: { expectedDuration: number | null; onProgress?: (p: Progress) => void; signal?: AbortSignal },
   ): Promise<RunResult>;
+  /** The video packets of a file without decoding: where its keyframes are, how many frames it holds. */
+  videoPackets(path: string, signal?: AbortSignal): Promise<VideoPackets>;
   /** Encoder names this FFmpeg has (from `ffmpeg -encoders`). */
   encoders(): Promise<ReadonlySet<string>>;
+  /**
+   * The hardware encoders that passed this worker's probe (media/hw-probe). Without it no hardware
+   * encoder is trusted, whatever `encoders()` lists.
+   */
+  hardwareEncoders?(): Promise<ReadonlySet<string>>;
 }

@@ -131,3 +131,51 @@ export async function ffmpegAtLeast(major: number, minor = 0): Promise<boolean> 
   const v = effectiveVersion((await testBinaries()).ffmpeg);
   return v === null || v.major > major || (v.major === major && v.minor >= minor);
 }
+
+/**
+ * A clip with a keyframe every 2 s exactly and B-frames between (what chunked encoding cuts at):
+ * testsrc2 with a tone, H.264 and AAC in MP4.
+ */
+export async function keyframedClip(
+  out: string,
+  o: { seconds: number; fps: number; size?: string },
+): Promise<string> {
+  const r = await runProcess(
+    (await testBinaries()).ffmpeg.path,
+    [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-y'],
+      ...['-f', 'lavfi', '-i', `testsrc2=size=${o.size ?? '640x360'}:rate=${o.fps}:duration=${o.seconds}`],
+      ...['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${o.seconds}`],
+      ...['-c:v', 'libx264', '-preset', 'veryfast', '-bf', '2', '-pix_fmt', 'yuv420p'],
+      ...['-g', String(2 * o.fps), '-keyint_min', String(2 * o.fps), '-sc_threshold', '0'],
+      ...['-c:a', 'aac', '-shortest', '-f', 'mp4', `file:${out}`],
+    ],
+    { timeoutMs: 120_000 },
+  );
+  if (r.code !== 0) throw new Error(r.stderr);
+  return out;
+}
+
+/** The presentation times of a file's video packets, in presentation order. */
+export async function videoPacketTimes(path: string): Promise<number[]> {
+  const r = await runProcess(
+    (await testBinaries()).ffprobe.path,
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time',
+      '-of',
+      'csv=p=0',
+      `file:${path}`,
+    ],
+    { timeoutMs: 60_000 },
+  );
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map(Number)
+    .sort((a, b) => a - b);
+}

@@ -8,7 +8,7 @@ import { FORMAT_WHITELIST, pictureDemuxer } from '../spec/admission.js';
 import { CONTAINERS, IMAGE_ENCODERS } from '../spec/codecs.js';
 import type { TaskSpec } from '../spec/task-spec.schema.js';
 import { rationalToNumber } from '../spec/types.js';
-import type { EncoderChoice } from './encoders.js';
+import { type EncoderChoice, type VideoEncodeArgs, videoEncodeArgs } from './encoders.js';
 import { renderGraph } from './filtergraph.js';
 import { renderTask } from './render.js';
 
@@ -35,7 +35,11 @@ export function fileUrl(absolutePath: string): string {
   return `file:${absolutePath}`;
 }
 
+/** Seconds as FFmpeg parses them (to the microsecond). */
+const secs = (s: number) => s.toFixed(6);
+
 export function buildArgs(task: TaskSpec, encoders: EncoderChoice, opts: BuildOptions = {}): string[] {
+  if (task.kind === 'join') return joinArgs(task, opts);
   const rendered = renderTask(task, opts.analysis);
   const args: string[] = [...PREAMBLE];
   if (opts.threads !== undefined) args.push('-threads', String(opts.threads));
@@ -43,9 +47,16 @@ export function buildArgs(task: TaskSpec, encoders: EncoderChoice, opts: BuildOp
     const demuxer = pictureDemuxer(input.path);
     args.push('-protocol_whitelist', INPUT_PROTOCOLS, '-format_whitelist', FORMAT_WHITELIST);
     if (demuxer) args.push('-f', demuxer);
+    // A chunk: an exact seek (FFmpeg drops the frames before it) just before its keyframe, and a
+    // stop past its last frame; -frames:v below makes the count exact.
+    if (task.range?.seek != null) args.push('-ss', secs(task.range.seek));
+    if (task.range?.read != null) args.push('-t', secs(task.range.read));
     args.push('-i', fileUrl(input.path));
   }
   if (rendered.nodes.length > 0) args.push('-filter_complex', renderGraph(rendered.nodes));
+  // Where a hardware encoder's device and upload filter go once the outputs have said so.
+  const graphAt = args.length;
+  const hw = { device: [] as readonly string[], uploads: [] as string[] };
 
   if (task.kind === 'measure') {
     args.push('-map', rendered.measureMap!, '-f', 'null', '-');
@@ -55,7 +66,17 @@ export function buildArgs(task: TaskSpec, encoders: EncoderChoice, opts: BuildOp
   task.outputs.forEach((out, k) => {
     const map = rendered.maps[k]!;
     const direct = task.inputs.some((i) => i.id === out.node);
-    if (map.video) args.push('-map', map.video);
+    const video = out.video && map.video && out.video.codec !== 'copy' ? encodeVideo(out, encoders) : null;
+    let videoMap = map.video;
+    if (video?.upload && map.video) {
+      // The last step of this output's video moves it onto the device (VAAPI).
+      videoMap = `[hwup${k}]`;
+      hw.uploads.push(
+        `${map.video.startsWith('[') ? map.video : `[${map.video}]`}${video.upload}${videoMap}`,
+      );
+    }
+    if (video?.device.length) hw.device = video.device;
+    if (videoMap) args.push('-map', videoMap);
     if (map.audio) args.push('-map', map.audio);
 
     if (out.image && map.video) {
@@ -68,12 +89,8 @@ export function buildArgs(task: TaskSpec, encoders: EncoderChoice, opts: BuildOp
     }
     if (out.video && map.video) {
       if (out.video.codec === 'copy') args.push('-c:v', 'copy');
-      else {
-        const enc = encoders.video(out.video.codec as Exclude<typeof out.video.codec, 'copy' | 'none'>);
-        if (!enc) throw new EncoderUnavailableError(out.video.codec);
-        const fps = out.expect.video ? rationalToNumber(out.expect.video.fps) : 25;
-        args.push('-c:v', enc.name, ...enc.args(out.video, fps), '-pix_fmt', out.video.pixel_format);
-      }
+      // NUT takes no MP4 tag (hvc1): the join, writing the container, asks for it again.
+      else args.push(...(task.range ? withoutTag(video!.output) : video!.output));
     }
     if (out.audio && map.audio) {
       if (out.audio.codec === 'copy') args.push('-c:a', 'copy');
@@ -87,9 +104,59 @@ export function buildArgs(task: TaskSpec, encoders: EncoderChoice, opts: BuildOp
     }
     // Chapters no longer line up once operations have changed the timeline.
     if (!direct) args.push('-map_chapters', '-1');
+    const path = fileUrl(opts.outputPaths?.[k] ?? out.path);
+    // A chunk goes to NUT, whatever the final container: it keeps every timestamp exact, and
+    // unshifted (a B-frame's negative decode time would otherwise move the first chunk).
+    if (task.range) {
+      args.push('-frames:v', String(task.range.frames), '-avoid_negative_ts', 'disabled', '-f', 'nut', path);
+      return;
+    }
     if (out.format === 'mp4' || out.format === 'mov' || out.format === 'm4a')
       args.push('-movflags', '+faststart');
-    args.push('-f', CONTAINERS[out.format].muxer, fileUrl(opts.outputPaths?.[k] ?? out.path));
+    args.push('-f', CONTAINERS[out.format].muxer, path);
   });
+  if (hw.uploads.length > 0) {
+    // One graph: a filter's output label can only feed a filter of its own graph.
+    const uploads = hw.uploads.join(';');
+    if (rendered.nodes.length > 0) args[graphAt - 1] += `;${uploads}`;
+    else args.splice(graphAt, 0, '-filter_complex', uploads);
+  }
+  if (hw.device.length > 0) args.splice(PREAMBLE.length, 0, ...hw.device);
+  return args;
+}
+
+function encodeVideo(out: TaskSpec['outputs'][number], encoders: EncoderChoice): VideoEncodeArgs {
+  const v = out.video!;
+  const enc = encoders.video(v.codec as Exclude<typeof v.codec, 'copy' | 'none'>);
+  if (!enc) throw new EncoderUnavailableError(v.codec);
+  const fps = out.expect.video ? rationalToNumber(out.expect.video.fps) : 25;
+  return videoEncodeArgs(enc, v, fps);
+}
+
+function withoutTag(args: readonly string[]): string[] {
+  return args.filter((a, i) => a !== '-tag:v' && args[i - 1] !== '-tag:v');
+}
+
+/**
+ * A join: the concat demuxer reads the chunk list (relative names only: `-safe 1`; chunks of our
+ * own making: NUT only), the chunks are stream-copied, the audio piece is muxed beside them.
+ */
+function joinArgs(task: TaskSpec, opts: BuildOptions): string[] {
+  const [list, audio] = task.inputs;
+  const out = task.outputs[0]!;
+  const args: string[] = [...PREAMBLE];
+  args.push('-protocol_whitelist', 'file', '-format_whitelist', 'concat,nut', '-f', 'concat', '-safe', '1');
+  if (task.join!.video_offset > 0) args.push('-itsoffset', secs(task.join!.video_offset));
+  args.push('-i', fileUrl(list!.path));
+  if (audio) {
+    args.push('-protocol_whitelist', INPUT_PROTOCOLS, '-format_whitelist', FORMAT_WHITELIST);
+    args.push('-i', fileUrl(audio.path));
+  }
+  args.push('-map', '0:v:0', ...(audio ? ['-map', '1:a:0'] : []), '-c', 'copy', '-map_chapters', '-1');
+  const iso = out.format === 'mp4' || out.format === 'mov';
+  // What the HEVC encoder asks for in MP4 (Apple players want hvc1); a stream copy must ask again.
+  if (iso && out.video?.codec === 'hevc') args.push('-tag:v', 'hvc1');
+  if (iso) args.push('-movflags', '+faststart');
+  args.push('-f', CONTAINERS[out.format].muxer, fileUrl(opts.outputPaths?.[0] ?? out.path));
   return args;
 }

@@ -1,17 +1,31 @@
 /**
  * The encoder registry: abstract codec → FFmpeg encoders in order of preference, each with its
- * own mapping of preset and quality to options. Software only for now; hardware entries (nvenc,
- * qsv, vaapi, ...) join the same lists and are picked only where a worker has proved them.
+ * own mapping of preset and quality to options. Hardware entries (nvenc, qsv, vaapi, videotoolbox,
+ * amf, v4l2m2m) come first for their codec and are picked only where a worker allows hardware and
+ * its prober proved them; the software encoders follow, as everybody's fallback.
  */
 import type { AudioCodec, VideoCodec } from '../spec/codecs.js';
-import type { Preset } from '../spec/job-spec.schema.js';
 import type { ResolvedAudio, ResolvedVideo } from '../spec/task-spec.schema.js';
+import { byPreset, cap, gop, rateTarget } from './encoder-options.js';
+import { HARDWARE_VIDEO_ENCODERS } from './hardware-encoders.js';
+
+export { DEFAULT_VAAPI_DEVICE } from './hardware-encoders.js';
+
+export type PixelFormat = ResolvedVideo['pixel_format'];
 
 export interface VideoEncoder {
   name: string;
   codec: VideoCodec;
+  /** The hardware family (`nvenc`, `vaapi`, ...); null for a software encoder. */
   hardware: string | null;
+  /** Options after `-c:v NAME`: preset, rate control, profile, GOP. */
   args(v: ResolvedVideo, fps: number): string[];
+  /** Global options that open the device the encoder runs on (VAAPI's render node). */
+  device?: readonly string[];
+  /** The filter that moves frames into the device's memory; with it, no `-pix_fmt` is given. */
+  upload?(pixelFormat: PixelFormat): string;
+  /** The layout handed to the encoder for the one asked, when it takes another (QSV: nv12). */
+  pixelFormat?(pixelFormat: PixelFormat): string;
 }
 
 export interface AudioEncoder {
@@ -20,37 +34,13 @@ export interface AudioEncoder {
   args(a: ResolvedAudio): string[];
 }
 
-const PRESET_INDEX: Record<Preset, number> = {
-  ultrafast: 0,
-  superfast: 1,
-  veryfast: 2,
-  faster: 3,
-  fast: 4,
-  medium: 5,
-  slow: 6,
-  slower: 7,
-  veryslow: 8,
-};
-/** Pick from a table by the preset's rank (ultrafast … veryslow). */
-const byPreset = (p: Preset, table: readonly (string | number)[]) => String(table[PRESET_INDEX[p]]);
-
 /** Rate control shared by the CRF encoders: a bitrate target, CRF, or both (capped CRF). */
 function rate(v: ResolvedVideo, defaultCrf: number, crfFlag = '-crf'): string[] {
-  const out: string[] = [];
-  if (v.crf !== undefined || v.bitrate === undefined) out.push(crfFlag, String(v.crf ?? defaultCrf));
-  if (v.bitrate !== undefined && v.crf === undefined) out.push('-b:v', String(v.bitrate));
-  const max = v.max_bitrate ?? (v.bitrate !== undefined && v.crf !== undefined ? v.bitrate : undefined);
-  if (max !== undefined) out.push('-maxrate', String(max), '-bufsize', String(v.buffer_size ?? max * 2));
-  return out;
+  const t = rateTarget(v, defaultCrf);
+  return [...(t.q !== undefined ? [crfFlag, String(t.q)] : ['-b:v', String(t.bitrate)]), ...cap(t)];
 }
 
-function gop(v: ResolvedVideo, fps: number): string[] {
-  return v.keyframe_interval === undefined
-    ? []
-    : ['-g', String(Math.max(1, Math.round(v.keyframe_interval * fps)))];
-}
-
-export const VIDEO_ENCODERS: readonly VideoEncoder[] = [
+const SOFTWARE_VIDEO_ENCODERS: readonly VideoEncoder[] = [
   {
     name: 'libx264',
     codec: 'h264',
@@ -125,6 +115,12 @@ export const VIDEO_ENCODERS: readonly VideoEncoder[] = [
   },
 ];
 
+/** Every video encoder, hardware first for each codec: the order chooseEncoders() prefers. */
+export const VIDEO_ENCODERS: readonly VideoEncoder[] = [
+  ...HARDWARE_VIDEO_ENCODERS,
+  ...SOFTWARE_VIDEO_ENCODERS,
+];
+
 const bitrate = (a: ResolvedAudio, fallback: number) => ['-b:a', String(a.bitrate ?? fallback)];
 
 export const AUDIO_ENCODERS: readonly AudioEncoder[] = [
@@ -146,17 +142,66 @@ export interface EncoderChoice {
   audio(codec: AudioCodec): AudioEncoder | null;
 }
 
-/** The first encoder for each codec that `available` lists (hardware ones only when allowed). */
+export interface ChooseOptions {
+  /** Hardware encoders may be picked (the worker's `hardware` is not off, and its prober passed them). */
+  hardware: boolean;
+  /** Encoders that failed on this worker since the probe: skipped. Read at each pick, so a live set works. */
+  unhealthy?: ReadonlySet<string>;
+  /** The DRM render node VAAPI encoders open; default /dev/dri/renderD128. */
+  vaapiDevice?: string;
+}
+
+/**
+ * The first encoder for each codec that `available` lists: hardware first when allowed, and
+ * never one marked unhealthy. `available` is what the worker trusts: for hardware, what passed
+ * its probe, not merely what `ffmpeg -encoders` lists.
+ */
 export function chooseEncoders(
   available: ReadonlySet<string>,
-  opts: { hardware: boolean } = { hardware: false },
+  opts: ChooseOptions = { hardware: false },
 ): EncoderChoice {
   return {
-    video: (codec) =>
-      VIDEO_ENCODERS.find(
-        (e) => e.codec === codec && available.has(e.name) && (opts.hardware || e.hardware === null),
-      ) ?? null,
+    video: (codec) => {
+      const e = VIDEO_ENCODERS.find(
+        (e) =>
+          e.codec === codec &&
+          available.has(e.name) &&
+          (opts.hardware || e.hardware === null) &&
+          !opts.unhealthy?.has(e.name),
+      );
+      return e ? onDevice(e, opts.vaapiDevice) : null;
+    },
     audio: (codec) => AUDIO_ENCODERS.find((e) => e.codec === codec && available.has(e.name)) ?? null,
+  };
+}
+
+/** The encoder with its device opened at `vaapiDevice` (VAAPI only; the others find theirs). */
+export function onDevice(e: VideoEncoder, vaapiDevice: string | undefined): VideoEncoder {
+  return e.hardware === 'vaapi' && vaapiDevice ? { ...e, device: ['-vaapi_device', vaapiDevice] } : e;
+}
+
+export interface VideoEncodeArgs {
+  /** Global options, before the inputs. */
+  device: readonly string[];
+  /** A filter the output's video must pass through last (onto the device), or null. */
+  upload: string | null;
+  /** `-c:v NAME`, the encoder's options, and `-pix_fmt` unless the frames are uploaded. */
+  output: string[];
+}
+
+/** Everything one video output needs from its encoder: what buildArgs and the prober both use. */
+export function videoEncodeArgs(e: VideoEncoder, v: ResolvedVideo, fps: number): VideoEncodeArgs {
+  const upload = e.upload?.(v.pixel_format) ?? null;
+  return {
+    device: e.device ?? [],
+    upload,
+    output: [
+      '-c:v',
+      e.name,
+      ...e.args(v, fps),
+      // Uploaded frames are the device's own format: a -pix_fmt after hwupload cannot be met.
+      ...(upload ? [] : ['-pix_fmt', e.pixelFormat?.(v.pixel_format) ?? v.pixel_format]),
+    ],
   };
 }
 

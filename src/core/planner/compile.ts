@@ -13,7 +13,7 @@ import type { ResolvedOutput } from './outputs.js';
 import type { Placement } from './plan.js';
 import type { ValidSpec } from './validate.js';
 
-type PlannedOutput = ResolvedOutput & { index: number; node: string; path: string };
+export type PlannedOutput = ResolvedOutput & { index: number; node: string; path: string };
 
 function components(valid: ValidSpec): Map<string, string> {
   const parent = new Map<string, string>();
@@ -33,7 +33,7 @@ function components(valid: ValidSpec): Map<string, string> {
 }
 
 /** Every node `id` depends on, itself included, in topological order. */
-function upstream(valid: ValidSpec, id: string): string[] {
+export function upstream(valid: ValidSpec, id: string): string[] {
   const seen = new Set<string>();
   const walk = (n: string) => {
     if (seen.has(n)) return;

@@ -8,6 +8,7 @@ import { getOperator } from '../operators/registry.js';
 import type { StreamMeta } from '../spec/media-info.js';
 import type { TaskSpec } from '../spec/task-spec.schema.js';
 import { compileTasks } from './compile.js';
+import { type ChunkRequest, planChunks } from './compile-chunks.js';
 import { type Estimate, estimate } from './estimate.js';
 import { operationInputs } from './graph.js';
 import { type ResolvedOutput, resolveOutput } from './outputs.js';
@@ -26,6 +27,8 @@ export interface Plan {
   outputs: Array<ResolvedOutput & { index: number; node: string; path: string }>;
   estimate: Estimate;
   tasks: TaskSpec[];
+  /** What the planner chose and why, for people (e.g. why a job that asked for chunking runs whole). */
+  notes: string[];
 }
 
 export interface Placement {
@@ -47,6 +50,8 @@ export function planJob(
   valid: ValidSpec,
   inputMeta: ReadonlyMap<string, StreamMeta>,
   placement: Placement,
+  /** Asked (by the spec or the orchestrator) to split the output into chunks. */
+  chunking?: ChunkRequest,
 ): Planning {
   const { spec, graph, params } = valid;
   const issues: Issue[] = [];
@@ -103,9 +108,36 @@ export function planJob(
       ? { id, kind: 'input', meta: meta.get(id)! }
       : { id, kind: 'operation', op: spec.operations[n.index]!.op, meta: meta.get(id)! };
   });
-  const tasks = compileTasks(valid, meta, placement, outputs);
+  const chunked = chunking ? planChunks(valid, meta, outputs, placement, chunking) : null;
+  const tasks = chunked?.tasks ?? compileTasks(valid, meta, placement, outputs);
   return {
     ok: true,
-    plan: { stages: graph.stages, nodes, outputs, estimate: estimate(valid, meta, outputs), tasks },
+    plan: {
+      stages: graph.stages,
+      nodes,
+      outputs,
+      estimate: estimate(valid, meta, outputs),
+      tasks,
+      // A job that did not ask to be chunked is not told why it was not.
+      notes: chunked && (chunked.tasks || !chunking?.auto) ? [chunked.note] : [],
+    },
   };
+}
+
+/**
+ * How much of a job's work a task is, for progress: the seconds of media it produces, scaled by
+ * what producing them costs. Encoding video is the unit; a chunked output's audio piece is a small
+ * share of it and its join (a stream copy) smaller still, though each spans the whole duration.
+ */
+const KIND_COST: Readonly<Record<TaskSpec['kind'], number>> = {
+  transcode: 1,
+  measure: 1,
+  chunk: 1,
+  audio: 0.1,
+  join: 0.05,
+};
+
+export function taskWeight(kind: string, expectedDuration: number | null): number {
+  const cost = KIND_COST[kind as TaskSpec['kind']] ?? 1;
+  return Math.max((expectedDuration ?? 1) * cost, 0.001);
 }

@@ -119,10 +119,30 @@ export const OutputSpec = z.strictObject({
 });
 export type OutputSpec = z.infer<typeof OutputSpec>;
 
+export const CHUNK_SECONDS_DEFAULT = 30;
+
+export const ChunkingSpec = z.strictObject({
+  enabled: z.boolean().meta({
+    description:
+      'split the video encode into chunks cut at source keyframes, run in parallel, then joined; a job that cannot be split runs whole, with a note in its plan',
+  }),
+  chunk_seconds: z
+    .number()
+    .min(2)
+    .max(3600)
+    .default(CHUNK_SECONDS_DEFAULT)
+    .meta({ description: 'about how long each chunk is, in seconds of the source' }),
+});
+export type ChunkingSpec = z.infer<typeof ChunkingSpec>;
+
 export const JobSpec = z.strictObject({
   inputs: z.array(InputSpec).min(1, 'at least one input').max(MAX_INPUTS),
   operations: z.array(OperationSpec).max(MAX_OPERATIONS).default([]),
   outputs: z.array(OutputSpec).min(1, 'at least one output').max(MAX_OUTPUTS),
+  chunking: ChunkingSpec.optional().meta({
+    description:
+      'encode one output file in chunks on several workers at once (when omitted, the orchestrator may choose to)',
+  }),
 });
 export type JobSpec = z.infer<typeof JobSpec>;
 
