@@ -12,6 +12,7 @@ import {
   type BreakerState,
   CLOSED_BREAKER,
   type ErrorCode,
+  idleWorkers,
   isAppError,
   listedEncoders,
   nextBreaker,
@@ -42,7 +43,7 @@ import {
   WorkersRepository,
   type WorkerWithAge,
 } from '../db/index.js';
-import type { PrepareContext } from '../pipeline/index.js';
+import { type PrepareContext, removeScratch } from '../pipeline/index.js';
 import { isInside, type MediaRoots, relativeToRoots } from '../storage/index.js';
 import type { Metrics } from './metrics.js';
 import { Planner } from './planner.js';
@@ -109,7 +110,16 @@ export class ControlPlane {
       maxAttempts: o.maxAttempts,
       instance: this.instance,
       storedError: (e) => this.#storedError(e, false),
+      idleWorkers: () => this.#idleWorkers(),
     });
+  }
+
+  async #idleWorkers(): Promise<number> {
+    const [rows, held] = await Promise.all([this.workers.list(), this.tasks.heldByWorker()]);
+    return idleWorkers(
+      rows.map((w) => workerView(w, held.get(w.id) ?? 0)),
+      { now: Date.now(), onlineWithinSeconds: Math.min(ONLINE_WITHIN_SECONDS, this.#o.workerTimeoutSeconds) },
+    );
   }
 
   setMetrics(m: Metrics): void {
@@ -635,8 +645,16 @@ export class ControlPlane {
   /** Fails a job (guarded) and stops its other tasks. */
   async #failJob(jobId: string, error: StoredError, logTail?: string): Promise<void> {
     const stop = await this.jobs.fail(jobId, error, logTail);
-    if (stop) await this.#stopTasks(stop);
+    if (stop === null) return;
+    await this.#stopTasks(stop);
     this.#lastProgressEvent.delete(jobId);
+    await this.#removeScratch(jobId);
+  }
+
+  /** A chunked output's pieces are of no use once its job has ended without it (a retry plans anew). */
+  async #removeScratch(jobId: string): Promise<void> {
+    const specs = (await this.tasks.forJob(jobId)).map((t) => t.spec as TaskSpec);
+    await removeScratch(specs, this.#o.roots);
   }
 
   /** Cancels a job (guarded; `owner` limits it to one user's jobs); null when it was already finished. */
@@ -646,6 +664,7 @@ export class ControlPlane {
     await this.#stopTasks(stop);
     this.#lastProgressEvent.delete(jobId);
     await this.#removeWrittenOutputs(jobId);
+    await this.#removeScratch(jobId);
     return true;
   }
 

@@ -23,6 +23,8 @@ export interface PlannerOptions {
   instance: string;
   /** An error as the job keeps it (paths made relative to the media roots). */
   storedError: (e: unknown) => StoredError;
+  /** Workers idle now: with several and a long input, a job that did not say may be chunked. */
+  idleWorkers?: () => Promise<number>;
 }
 
 /**
@@ -84,7 +86,14 @@ export class Planner {
         type: 'log',
         data: { level: 'info', stage: 'probing', message: 'probing the inputs' },
       });
-      const prepared = await prepareJob({ spec }, { ...this.#o.prepare, roots: this.#o.roots });
+      const idleWorkers = await this.#o.idleWorkers?.().catch((e: unknown) => {
+        log.warn({ err: e }, 'could not count the idle workers; the job is not split unasked');
+        return undefined;
+      });
+      const prepared = await prepareJob(
+        { spec },
+        { ...this.#o.prepare, roots: this.#o.roots, ...(idleWorkers === undefined ? {} : { idleWorkers }) },
+      );
       const tasks = prepared.plan.tasks.map((t, ordinal) => ({
         id: taskId(jobId, jobAttempt, t.id),
         ordinal,
@@ -93,14 +102,11 @@ export class Planner {
         deps: t.deps.map((d) => taskId(jobId, jobAttempt, d)),
         requirements: t.requirements,
       }));
-      const { stages, nodes, outputs, estimate } = prepared.plan;
-      const plan = { stages, nodes, outputs, estimate, tasks: prepared.plan.tasks };
+      const { stages, nodes, outputs, estimate, notes } = prepared.plan;
+      const plan = { stages, nodes, outputs, estimate, notes, tasks: prepared.plan.tasks };
       if (await jobs.savePlan(jobId, this.#o.instance, plan, tasks, this.#o.maxAttempts)) {
-        await events.append({
-          jobId,
-          type: 'log',
-          data: { level: 'info', stage: 'planning', message: `planned ${tasks.length} task(s)` },
-        });
+        for (const message of [...notes, `planned ${tasks.length} task(s)`])
+          await events.append({ jobId, type: 'log', data: { level: 'info', stage: 'planning', message } });
         log.info({ tasks: tasks.length }, 'job planned');
       }
     } catch (e) {

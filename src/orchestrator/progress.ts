@@ -1,8 +1,9 @@
 /**
- * A job's progress from its tasks: each task weighs the seconds of media it produces, so a
+ * A job's progress from its tasks: each task weighs the seconds of media it produces, scaled by
+ * what its kind costs (core taskWeight: a chunked output's audio and join weigh little), so a
  * loudnorm measuring pass and the encode after it count for what they are.
  */
-import type { TaskProgress } from '../core/index.js';
+import { type TaskProgress, taskWeight } from '../core/index.js';
 
 export interface TaskSnapshot {
   id: string;
@@ -27,7 +28,7 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 export function jobProgress(tasks: readonly TaskSnapshot[], stage: string): JobProgressView {
   const percentOf = (t: TaskSnapshot) =>
     t.state === 'succeeded' ? 100 : t.state === 'running' ? (t.progress?.percent ?? 0) : 0;
-  const weights = tasks.map((t) => Math.max(t.expectedDuration ?? 1, 0.001));
+  const weights = tasks.map((t) => taskWeight(t.kind, t.expectedDuration));
   const total = weights.reduce((a, b) => a + b, 0);
   const done = tasks.reduce((sum, t, i) => sum + (weights[i]! * percentOf(t)) / 100, 0);
   const running = tasks.filter((t) => t.state === 'running');

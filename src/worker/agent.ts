@@ -462,6 +462,8 @@ export class WorkerAgent {
           path: map(o.path),
           ...(o.sidecar ? { sidecar: { ...o.sidecar, path: map(o.sidecar.path) } } : {}),
         })),
+        // A join removes its scratch folder once done: that too is a path of the orchestrator's.
+        ...(spec.join ? { join: { ...spec.join, scratch: map(spec.join.scratch) } } : {}),
       },
     };
   }

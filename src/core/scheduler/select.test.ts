@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectWorkers, type TaskNeeds, type WorkerView } from './select.js';
+import { idleWorkers, selectWorkers, type TaskNeeds, type WorkerView } from './select.js';
 
 const NOW = 1_700_000_000_000;
 const OPTS = { now: NOW, onlineWithinSeconds: 30 };
@@ -397,5 +397,24 @@ describe('selectWorkers: properties over random fleets', () => {
         );
       }
     }
+  });
+});
+
+describe('idleWorkers: how many could start a task now, holding none', () => {
+  it('counts only online, working, undrained workers with nothing held and not put aside', () => {
+    const cluster = [
+      worker('idle-1'),
+      worker('idle-2', { status: 'busy' }),
+      worker('holds-one', { active: 1 }),
+      worker('silent', { silentSeconds: 31 }),
+      worker('broken', { status: 'error' }),
+      worker('upkeep', { status: 'maintenance' }),
+      worker('draining', { draining: true }),
+      worker('aside', { asideUntil: NOW + 60_000 }),
+      worker('aside-over', { asideUntil: NOW - 1 }),
+      worker('no-slot', { maxConcurrent: 0 }),
+    ];
+    expect(idleWorkers(cluster, OPTS)).toBe(3);
+    expect(idleWorkers([], OPTS)).toBe(0);
   });
 });

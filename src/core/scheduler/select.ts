@@ -277,3 +277,12 @@ function waitingFor(
   });
   return `no capable worker is free: ${parts.join(', ')}`;
 }
+
+/**
+ * Workers that could start a task now and hold none: how many the planner may count on when it
+ * considers splitting a long input into chunks.
+ */
+export function idleWorkers(workers: readonly WorkerView[], opts: SelectOptions): number {
+  const none = new Set<string>();
+  return workers.filter((w) => w.active === 0 && blockOf(w, none, opts) === null).length;
+}
