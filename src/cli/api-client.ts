@@ -65,7 +65,11 @@ export interface WorkerView {
   silent_seconds: number;
   max_concurrent: number;
   labels: string[];
-  capabilities: { encoders?: Array<{ name: string; fps: number; hardware: string | null }> };
+  capabilities: {
+    encoders?: Array<{ name: string; fps: number; hardware: string | null }>;
+    unhealthy?: Array<{ name: string; error: string }>;
+    probed_at?: string | null;
+  };
   active_tasks: unknown[];
 }
 
@@ -135,6 +139,14 @@ export class ApiClient {
 
   async patchWorker(id: string, body: Record<string, unknown>): Promise<WorkerView> {
     return (await this.#request<WorkerView>('PATCH', `/api/v1/workers/${encodeURIComponent(id)}`, body)).json;
+  }
+
+  async worker(id: string): Promise<WorkerView> {
+    return (await this.#request<WorkerView>('GET', `/api/v1/workers/${encodeURIComponent(id)}`)).json;
+  }
+
+  async probeWorker(id: string): Promise<void> {
+    await this.#request('POST', `/api/v1/workers/${encodeURIComponent(id)}/probe`);
   }
 
   async removeWorker(id: string): Promise<void> {

@@ -186,6 +186,13 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     ).action(async (id, o) => {
       code = await (await workers()).workerChangeCommand(action, id, o, io);
     });
+  client(
+    workersCmd
+      .command('probe <id>')
+      .description('measure its encoders again (a new GPU, a driver fixed) and show what passed'),
+  ).action(async (id, o) => {
+    code = await (await workers()).workerProbeCommand(id, o, io);
+  });
 
   try {
     await program.parseAsync([...argv]);

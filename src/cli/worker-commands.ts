@@ -1,13 +1,13 @@
 /**
  * `mediaforge worker` (the worker process) and the admin's commands about workers: `token create
- * --worker`, `workers`, `workers drain|undrain|remove ID`.
+ * --worker`, `workers`, `workers drain|undrain|remove|probe ID`.
  */
 import pino from 'pino';
 import { loadConfig } from '../config/index.js';
 import { resolveBinaries } from '../media/index.js';
 import { WorkerAgent } from '../worker/index.js';
 import { type ClientOptions, type Env, table, withApi } from './client-commands.js';
-import { EXIT_OK, type Io, reportError } from './output.js';
+import { EXIT_FAILED, EXIT_OK, type Io, reportError } from './output.js';
 
 export interface WorkerOptions {
   orchestrator?: string;
@@ -116,6 +116,41 @@ export function workersCommand(o: ClientOptions, io: Io, env: Env = process.env)
     ]);
     for (const line of table(['ID', 'NAME', 'STATE', 'TASKS', 'SEEN', 'VIDEO ENCODERS'], rows)) io.out(line);
     return EXIT_OK;
+  });
+}
+
+/** Asks for a new probe and waits (up to `waitMs`) for its result to reach the registry. */
+export function workerProbeCommand(
+  id: string,
+  o: ClientOptions,
+  io: Io,
+  env: Env = process.env,
+  waitMs = 600_000,
+): Promise<number> {
+  return withApi(o, io, env, async (api, json) => {
+    const before = (await api.worker(id)).capabilities.probed_at ?? null;
+    await api.probeWorker(id);
+    if (!json) io.err(`worker ${id}: probing its encoders (a short test encode each)…`);
+    const until = Date.now() + waitMs;
+    for (;;) {
+      const w = await api.worker(id);
+      const at = w.capabilities.probed_at ?? null;
+      if (at !== null && at !== before) {
+        if (json) io.out(JSON.stringify(w.capabilities));
+        else {
+          for (const e of w.capabilities.encoders ?? [])
+            if (e.fps > 0) io.out(`passed  ${e.name}${e.hardware ? ` (${e.hardware})` : ''}  ${e.fps} fps`);
+          for (const u of w.capabilities.unhealthy ?? [])
+            io.out(`failed  ${u.name}  ${u.error.split('\n')[0]}`);
+        }
+        return EXIT_OK;
+      }
+      if (Date.now() > until) {
+        io.err(`worker ${id} did not report a new probe in ${Math.round(waitMs / 1000)} s`);
+        return EXIT_FAILED;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   });
 }
 

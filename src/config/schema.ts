@@ -196,6 +196,10 @@ export const WorkerConfig = z.strictObject({
     .min(1)
     .default('/dev/dri/renderD128')
     .meta({ description: 'DRM render node for VAAPI.' }),
+  probe_seconds: int(120, 0, 3600).meta({
+    description:
+      'Time allowed for the encoder probe (a short test encode per encoder, kept in data_dir until FFmpeg or these settings change); 0 encodes nothing and advertises the software encoders FFmpeg lists, unmeasured.',
+  }),
   labels: list(',').default([]).meta({
     description: 'Labels for task routing (`,`-separated), e.g. `gpu,site=paris`.',
   }),

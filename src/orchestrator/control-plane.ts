@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
+  AppError,
   type BreakerState,
   CLOSED_BREAKER,
   type ErrorCode,
@@ -406,6 +407,25 @@ export class ControlPlane {
       });
     this.#scheduleWake.wake();
     return this.workers.get(id);
+  }
+
+  /**
+   * Asks a worker to measure its encoders again (a new GPU, a driver fixed); the result comes with
+   * its heartbeats. Only a worker with its own process and API can: `up`'s in-process one cannot.
+   */
+  async probeWorker(id: string): Promise<boolean> {
+    const w = await this.workers.get(id);
+    if (!w) return false;
+    if (this.#links.has(id) || !w.url || !w.call_secret)
+      throw new AppError('worker_unavailable', `worker ${w.name} has no API of its own to probe`);
+    try {
+      await new HttpWorkerLink(w.url, w.call_secret).probe();
+    } catch (e) {
+      this.#o.logger.warn({ err: e, worker: id }, 'probe request failed');
+      throw new AppError('worker_unavailable', `worker ${w.name} did not take the probe request`);
+    }
+    await this.events.append({ workerId: id, type: 'worker.probing', data: { worker: w.name } });
+    return true;
   }
 
   async removeWorker(id: string): Promise<boolean> {

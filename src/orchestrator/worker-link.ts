@@ -37,6 +37,13 @@ export class HttpWorkerLink implements WorkerLink {
     throw new Error(`the worker answered ${res.status} to a dispatch`);
   }
 
+  /** Asks the worker to measure its encoders again; their result comes with its heartbeats. */
+  async probe(): Promise<void> {
+    const res = await this.#call('POST', '/v1/probe');
+    await res.body?.cancel();
+    if (res.status !== 202) throw new Error(`the worker answered ${res.status} to a probe`);
+  }
+
   async cancel(taskId: string, attempt: number): Promise<void> {
     const res = await this.#call('DELETE', `/v1/jobs/${encodeURIComponent(taskId)}?attempt=${attempt}`);
     await res.body?.cancel();

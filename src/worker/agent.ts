@@ -15,7 +15,6 @@ import type { WorkerConfig } from '../config/index.js';
 import {
   AppError,
   isAppError,
-  listedEncoders,
   type TaskAssignment,
   type TaskReport,
   type TaskReportSink,
@@ -23,7 +22,7 @@ import {
   type WorkerHeartbeat,
 } from '../core/index.js';
 import type { Binaries } from '../media/index.js';
-import { localTools, type MediaTools } from '../pipeline/index.js';
+import { EncoderHealth, localTools, type MediaTools } from '../pipeline/index.js';
 import {
   isInside,
   type MediaRoots,
@@ -33,6 +32,7 @@ import {
   toLocalPath,
   toOrchestratorPath,
 } from '../storage/index.js';
+import { type Probed, probeCapabilities, withoutUnhealthy } from './capabilities.js';
 import { Journal } from './journal.js';
 import { LocalWorker } from './local-worker.js';
 import { OrchestratorClient, RetryableError } from './orchestrator-client.js';
@@ -45,8 +45,6 @@ export interface WorkerAgentOptions {
   binaries: Binaries;
   logger: Logger;
   version: string;
-  /** Capabilities from the hardware probe; default: what `ffmpeg -encoders` lists, unmeasured. */
-  probe?: (tools: MediaTools) => Promise<WorkerCapabilities>;
 }
 
 interface Identity {
@@ -58,19 +56,6 @@ interface Identity {
 /** Tasks at once: one per 4 cores and 2 GiB, at least 1 (so 1 on a 2-core board). */
 export function defaultConcurrency(cores = availableParallelism(), memBytes = totalmem()): number {
   return Math.max(1, Math.min(Math.floor(cores / 4), Math.floor(memBytes / 2 ** 31)));
-}
-
-/** What an FFmpeg lists, as capabilities: listed, not measured (fps 0). */
-export async function listedCapabilities(tools: MediaTools, binaries: Binaries): Promise<WorkerCapabilities> {
-  return {
-    encoders: listedEncoders(await tools.encoders()),
-    hwaccels: [],
-    unhealthy: [],
-    ffmpeg_version: binaries.ffmpeg.version.text.slice(0, 100),
-    cores: availableParallelism(),
-    memory_bytes: totalmem(),
-    shared_roots: [],
-  };
 }
 
 /** CPU use since the last call, from the kernel's per-core counters. */
@@ -105,6 +90,12 @@ export class WorkerAgent {
   #identity: Identity | null = null;
   #session: { id: string; callSecret: string; heartbeatMs: number } | null = null;
   #capabilities: WorkerCapabilities | null = null;
+  /** What the last probe proved; tasks read its hardware set. */
+  #probed: Probed | null = null;
+  #probing: Promise<WorkerCapabilities> | null = null;
+  /** Capabilities changed since the orchestrator last heard them: the next heartbeat carries them. */
+  #capabilitiesChanged = false;
+  readonly #health = new EncoderHealth();
   #journal: Journal<TaskReport> | null = null;
   #outbox: Outbox<TaskReport> | null = null;
   #storage: StorageWatch | null = null;
@@ -129,9 +120,31 @@ export class WorkerAgent {
       config.extra_media_roots.map((r) => resolve(r)),
     );
     this.#maps = parsePathMappings(config.path_mappings);
-    this.#tools = localTools(config, o.binaries);
+    // Hardware is trusted only as far as this worker's probe proved it (media/hw-probe).
+    this.#tools = {
+      ...localTools(config, o.binaries),
+      hardwareEncoders: async () => this.#probed?.hardware ?? new Set<string>(),
+    };
+    this.#health.onUnhealthy((e) => {
+      this.#log.warn(
+        { encoder: e.name, reason: e.reason },
+        'a hardware encoder failed at the start of a task: it ran in software, and the encoder is no longer used',
+      );
+      if (this.#capabilities) this.#capabilities = withoutUnhealthy(this.#capabilities, e);
+      this.#capabilitiesChanged = true;
+    });
     this.#pool = new LocalWorker(
-      { roots: this.#roots, tools: this.#tools, threads: config.threads, logger: o.logger },
+      {
+        roots: this.#roots,
+        tools: this.#tools,
+        threads: config.threads,
+        logger: o.logger,
+        encoders: {
+          hardware: config.hardware !== 'off',
+          health: this.#health,
+          vaapiDevice: config.vaapi_device,
+        },
+      },
       config.max_concurrent || defaultConcurrency(),
       config.queue_length,
     );
@@ -186,13 +199,7 @@ export class WorkerAgent {
     const { config } = this.#o;
     const dataDir = resolve(config.data_dir);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    this.#capabilities = await (this.#o.probe ?? ((t) => listedCapabilities(t, this.#o.binaries)))(
-      this.#tools,
-    );
-    this.#capabilities = {
-      ...this.#capabilities,
-      shared_roots: this.#roots.all.map((r) => toOrchestratorPath(r, this.#maps)),
-    };
+    this.#capabilities = await this.#probe(false);
 
     this.#journal = await Journal.open<TaskReport>(join(dataDir, 'journal'), { logger: this.#log });
     if (this.#journal.recovery.truncatedBytes > 0 || this.#journal.recovery.skippedRecords > 0)
@@ -218,6 +225,7 @@ export class WorkerAgent {
         return true;
       },
       status: () => this.#status(),
+      probe: () => this.reprobe(),
       metrics: this.#metrics,
     });
     const address = await this.#app.listen({ port: config.port, host: config.host });
@@ -245,6 +253,40 @@ export class WorkerAgent {
     await this.#startSession();
     this.#outbox.start();
     this.#schedule();
+  }
+
+  /**
+   * Measures the encoders again (or reads the kept result at start) and makes what passed the
+   * worker's capabilities; the orchestrator hears them with the next heartbeat. One at a time.
+   */
+  reprobe(): Promise<WorkerCapabilities> {
+    this.#probing ??= this.#probe(true).finally(() => {
+      this.#probing = null;
+    });
+    return this.#probing;
+  }
+
+  async #probe(force: boolean): Promise<WorkerCapabilities> {
+    const probed = await probeCapabilities(
+      {
+        config: this.#o.config,
+        binaries: this.#o.binaries,
+        tools: this.#tools,
+        dataDir: resolve(this.#o.config.data_dir),
+        logger: this.#log,
+      },
+      force,
+    );
+    this.#probed = probed;
+    // A new probe decides afresh which hardware encoders work.
+    this.#health.clear();
+    this.#capabilities = {
+      ...probed.capabilities,
+      shared_roots: this.#roots.all.map((r) => toOrchestratorPath(r, this.#maps)),
+    };
+    this.#capabilitiesChanged = this.#session !== null;
+    if (this.#session) void this.#beat();
+    return this.#capabilities;
   }
 
   #refusing(): string | null {
@@ -361,6 +403,7 @@ export class WorkerAgent {
     const id = this.id;
     if (!session || !id) return;
     const runs = this.#pool.runs();
+    const changed = this.#capabilitiesChanged && this.#capabilities ? this.#capabilities : null;
     try {
       const answer = await this.#client.heartbeat(id, {
         session: session.id,
@@ -378,7 +421,9 @@ export class WorkerAgent {
           speed: r.speed,
         })),
         version: this.#o.version,
+        ...(changed ? { capabilities: changed } : {}),
       });
+      if (changed === this.#capabilities) this.#capabilitiesChanged = false;
       this.#outbox?.retryNow();
       for (const s of answer.stop) {
         this.#log.warn(

@@ -1,4 +1,5 @@
-export { defaultConcurrency, listedCapabilities, WorkerAgent, type WorkerAgentOptions } from './agent.js';
+export { defaultConcurrency, WorkerAgent, type WorkerAgentOptions } from './agent.js';
+export { type Probed, probeCapabilities, withoutUnhealthy } from './capabilities.js';
 export { Journal, type JournalOptions, type JournalRecovery } from './journal.js';
 export { LocalWorker } from './local-worker.js';
 export { Outbox, type OutboxOptions, type OutboxTimer } from './outbox.js';

@@ -16,7 +16,7 @@ import {
   type TaskReport,
   type TaskReportSink,
 } from '../core/index.js';
-import { executeTask, type MediaTools } from '../pipeline/index.js';
+import { type EncoderHealth, executeTask, type MediaTools } from '../pipeline/index.js';
 import type { MediaRoots } from '../storage/index.js';
 
 export interface RunnerContext {
@@ -24,6 +24,8 @@ export interface RunnerContext {
   tools: MediaTools;
   threads: number;
   logger: Logger;
+  /** Hardware allowed (tools.hardwareEncoders() says which), and the encoders seen failing. */
+  encoders?: { hardware: boolean; health: EncoderHealth; vaapiDevice?: string };
 }
 
 export async function md5File(path: string): Promise<string> {
@@ -70,6 +72,7 @@ export async function runAssignment(
       tempTag: createHash('sha256').update(a.task_id).digest('hex').slice(0, 8),
       tools: ctx.tools,
       ...(ctx.threads > 0 ? { threads: ctx.threads } : {}),
+      ...(ctx.encoders ?? {}),
       analysis: a.analysis,
       signal: stop.signal,
       onProgress: (p) => {

@@ -9,7 +9,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
-import { AppError, TaskAssignment } from '../core/index.js';
+import { AppError, TaskAssignment, type WorkerCapabilities } from '../core/index.js';
 import { installErrorHandling } from '../http/index.js';
 
 export interface WorkerApiDeps {
@@ -22,6 +22,8 @@ export interface WorkerApiDeps {
   run: (taskId: string) => object | null;
   stop: (taskId: string, attempt: number | null) => Promise<boolean>;
   status: () => Record<string, unknown>;
+  /** Probes the encoders again; the capabilities that passed. */
+  probe: () => Promise<WorkerCapabilities>;
   metrics: Registry;
 }
 
@@ -91,6 +93,11 @@ export async function buildWorkerApi(deps: WorkerApiDeps): Promise<FastifyInstan
   );
 
   r.get('/v1/status', async () => deps.status());
+  // A probe takes up to probe_seconds: it runs on, and its result comes with the next heartbeat.
+  r.post('/v1/probe', async (_req, reply) => {
+    deps.probe().catch((e) => deps.logger.error({ err: e }, 'encoder probe failed'));
+    return reply.status(202).send({ probing: true });
+  });
   r.get('/healthz', async () => ({ ok: true }));
   r.get('/metrics', async (_req, reply) =>
     reply.type(deps.metrics.contentType).send(await deps.metrics.metrics()),

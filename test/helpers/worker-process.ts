@@ -47,6 +47,8 @@ export async function startWorkerProcess(opts: {
         MEDIAFORGE_LOG_LEVEL: 'warn',
         MEDIAFORGE_MAX_CONCURRENT: String(opts.maxConcurrent ?? 1),
         MEDIAFORGE_HEARTBEAT_SECONDS: '1',
+        // No test encodes unless a test is about them: a full probe takes tens of seconds here.
+        MEDIAFORGE_PROBE_SECONDS: '0',
         ...opts.env,
       },
     },

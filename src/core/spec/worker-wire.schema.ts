@@ -26,6 +26,8 @@ export const WorkerCapabilities = z.strictObject({
     .max(200)
     .default([]),
   ffmpeg_version: z.string().max(100).nullable().default(null),
+  /** When the encoders were last measured (ISO time); null when they were only listed. */
+  probed_at: z.string().max(40).nullable().default(null),
   cores: z.number().int().positive().max(4096),
   memory_bytes: z.number().int().nonnegative(),
   /** Media roots the worker reaches as the orchestrator names them (after its path mappings). */

@@ -250,6 +250,23 @@ export async function workersRoutes(app: FastifyInstance, deps: OrchestratorDeps
     },
   );
 
+  r.post(
+    '/api/v1/workers/:id/probe',
+    {
+      schema: {
+        tags: ['workers'],
+        summary: "Measure a worker's encoders again; the result comes with its next heartbeats",
+        params: Id,
+      },
+    },
+    async (req, reply) => {
+      requireAdmin(req);
+      if (!(await control.probeWorker(req.params.id)))
+        throw new AppError('worker_not_found', `no worker ${req.params.id}`);
+      return reply.status(202).send({ worker_id: req.params.id, probing: true });
+    },
+  );
+
   r.delete(
     '/api/v1/workers/:id',
     {
