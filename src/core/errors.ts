@@ -31,6 +31,11 @@ export const ERROR_CODES = {
     status: 500,
     summary: 'FFmpeg exited with an error; the message carries the end of its log.',
   },
+  ffmpeg_killed: {
+    status: 500,
+    summary:
+      'FFmpeg was killed by a signal it was not sent by mediaforge (the OOM killer, an admin, a crash); another attempt may succeed.',
+  },
   stalled: { status: 500, summary: 'FFmpeg made no progress for too long and was stopped.' },
   timeout: { status: 500, summary: 'FFmpeg ran past its wall-clock deadline and was stopped.' },
   cancelled: { status: 409, summary: 'The run was cancelled.' },

@@ -298,9 +298,10 @@ export class FfmpegRun {
       }
     }
     if (outcome.exitCode === 0) return null;
-    const how =
-      outcome.exitCode !== null ? `exited with code ${outcome.exitCode}` : `was killed by ${outcome.signal}`;
-    return error('ffmpeg_failed', `FFmpeg ${how}${log}`);
+    // Killed from outside (we stop it only through the cases above): the machine's doing, not the job's.
+    if (outcome.exitCode === null)
+      return error('ffmpeg_killed', `FFmpeg was killed by ${outcome.signal ?? 'a signal'}${log}`);
+    return error('ffmpeg_failed', `FFmpeg exited with code ${outcome.exitCode}${log}`);
   }
 }
 

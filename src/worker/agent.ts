@@ -173,6 +173,12 @@ export class WorkerAgent {
       },
     });
     this.#countOutcome = (outcome) => tasks.inc({ outcome });
+    const stale = new Counter({
+      name: 'mediaforge_worker_reports_stale_total',
+      help: 'Reports the orchestrator refused because the attempt is no longer this worker’s (409)',
+      registers: [this.#metrics],
+    });
+    this.#countStale = () => stale.inc();
     const answers = new Counter({
       name: 'mediaforge_worker_dispatches_total',
       help: "The worker's answers to the orchestrator's dispatches",
@@ -185,6 +191,8 @@ export class WorkerAgent {
   readonly #countAnswer: (answer: string) => void;
 
   readonly #countOutcome: (outcome: string) => void;
+
+  readonly #countStale: () => void;
 
   get id(): string | null {
     return this.#identity?.worker_id ?? null;
@@ -458,6 +466,7 @@ export class WorkerAgent {
         const outbound = this.#toOrchestrator(r);
         if (r.type === 'progress') {
           const a = await this.#outbox!.send(outbound, { durable: false });
+          if (a === 'stale') this.#stale(r);
           return a === 'stale' ? 'stale' : 'ok';
         }
         // Durable: once in the journal it is safe; the run does not wait for the orchestrator.
@@ -468,13 +477,24 @@ export class WorkerAgent {
         const delivered = this.#outbox!.send(outbound, { durable: true, onJournaled: journaled });
         delivered.then(
           (a) => {
-            if (a === 'stale') void this.#pool.cancel(r.task_id, r.attempt);
+            if (a !== 'stale') return;
+            this.#stale(r);
+            void this.#pool.cancel(r.task_id, r.attempt);
           },
           () => {},
         );
         return Promise.race([delivered.then((a) => (a === 'stale' ? 'stale' : 'ok')), inJournal]);
       },
     };
+  }
+
+  /** The orchestrator answered 409: this attempt is no longer ours (re-queued, cancelled). */
+  #stale(r: TaskReport): void {
+    this.#countStale();
+    this.#log.warn(
+      { task_id: r.task_id, attempt: r.attempt, report: r.type },
+      'the orchestrator refused a report: this attempt is no longer ours; stopping this copy',
+    );
   }
 
   #toOrchestrator(r: TaskReport): TaskReport {

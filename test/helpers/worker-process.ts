@@ -2,6 +2,7 @@
  * `mediaforge worker` as a real child process on a free loopback port, enrolled with a token, for
  * the cluster and fault tests.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildHandle } from '../../src/media/process.js';
 import { ensureBuilt, startCli } from './cli.js';
 
@@ -63,4 +64,27 @@ export async function startWorkerProcess(opts: {
     if (Date.now() > deadline)
       throw new Error(`the worker printed no URL:\n${cli.stdout()}\n${cli.stderr()}`);
   }
+}
+
+/** The pids of the processes named `name` whose parent is `pid` (from /proc: Linux only). */
+export function childProcesses(pid: number, name: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // comm is in parentheses and may hold spaces: the fields after the last ')' are fixed.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid && comm === name) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** A worker's Prometheus counter or gauge, 0 when absent. */
+export async function workerMetric(w: WorkerProcess, re: RegExp): Promise<number> {
+  return Number(re.exec(await (await fetch(`${w.url}/metrics`)).text())?.[1] ?? 0);
 }

@@ -71,6 +71,7 @@ export type TaskReport = z.infer<typeof TaskReport>;
 /** Codes worth a second attempt: the run, not the job, went wrong. */
 export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set([
   'stalled',
+  'ffmpeg_killed',
   'timeout',
   'output_write_failed',
   'worker_lost',
