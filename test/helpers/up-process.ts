@@ -26,6 +26,8 @@ export async function startUpProcess(opts: {
   schema?: string | undefined;
   env?: Record<string, string>;
   role?: 'up' | 'orchestrator';
+  /** A fixed port (a restart that workers must find again); default a free one. */
+  port?: number;
 }): Promise<UpProcess> {
   await ensureBuilt();
   const env: Record<string, string> = {
@@ -37,7 +39,7 @@ export async function startUpProcess(opts: {
       : {}),
     ...opts.env,
   };
-  const cli = await startCli([opts.role ?? 'up', '--data', opts.dataDir, '--port', '0'], {
+  const cli = await startCli([opts.role ?? 'up', '--data', opts.dataDir, '--port', String(opts.port ?? 0)], {
     cwd: opts.dataDir,
     env,
   });
@@ -115,4 +117,14 @@ export async function readEvents(
   const decoder = new TextDecoder();
   for await (const chunk of r.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
   return events;
+}
+
+/** A loopback port free now (bound, then released): for a server that must come back on the same one. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((res) => server.close(() => res()));
+  return port;
 }
