@@ -36,6 +36,11 @@ export const ERROR_CODES = {
     summary:
       'FFmpeg was killed by a signal it was not sent by mediaforge (the OOM killer, an admin, a crash); another attempt may succeed.',
   },
+  transfer_failed: {
+    status: 502,
+    summary:
+      "A worker without shared storage could not fetch a task's input or upload its output; another attempt may succeed.",
+  },
   stalled: { status: 500, summary: 'FFmpeg made no progress for too long and was stopped.' },
   timeout: { status: 500, summary: 'FFmpeg ran past its wall-clock deadline and was stopped.' },
   cancelled: { status: 409, summary: 'The run was cancelled.' },

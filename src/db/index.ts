@@ -12,6 +12,7 @@ export { type ApiKeyView, hashKey, KeysRepository, newKey, type Principal } from
 export { loadMigrations, type Migration, migrate, migrationsCurrent, migrationsDir } from './migrate.js';
 export type { JobState, Role, StoredError, Tables, TaskState, WorkerStatus } from './schema.js';
 export { json } from './schema.js';
+export { SecretsRepository } from './secrets.repository.js';
 export { EVENTS_CHANNEL, openStore, type Store, type StoreOptions } from './store.js';
 export { type TaskRow, TasksRepository } from './tasks.repository.js';
 export {

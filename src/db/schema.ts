@@ -143,6 +143,12 @@ export interface SchemaMigrationsTable {
   applied_at: Stamp;
 }
 
+export interface ServerSecretsTable {
+  name: string;
+  value: string;
+  created_at: Stamp;
+}
+
 export interface Tables {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -152,6 +158,7 @@ export interface Tables {
   tasks: TasksTable;
   events: EventsTable;
   schema_migrations: SchemaMigrationsTable;
+  server_secrets: ServerSecretsTable;
 }
 
 export const json = (v: unknown): string => JSON.stringify(v);

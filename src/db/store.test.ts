@@ -5,11 +5,23 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freshStore, TEST_DATABASES } from '../../test/helpers/db.js';
 import { loadMigrations, migrate, migrationsCurrent } from './migrate.js';
+import { SecretsRepository } from './secrets.repository.js';
 import { openStore, type Store } from './store.js';
 
 describe.each(TEST_DATABASES)('store on $name', (t) => {
   let store: Store;
   afterEach(async () => store?.close());
+
+  it('makes a shared secret once: every caller, even at the same moment, gets the same one', async () => {
+    store = await freshStore(t);
+    const [a, b] = [new SecretsRepository(store.db), new SecretsRepository(store.db)];
+    const got = await Promise.all([a.get('k'), b.get('k'), a.get('k'), b.get('other')]);
+    expect(got[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(got[1]).toBe(got[0]);
+    expect(got[2]).toBe(got[0]);
+    expect(got[3]).not.toBe(got[0]);
+    expect(await new SecretsRepository(store.db).get('k')).toBe(got[0]);
+  });
 
   it('applies every migration once and knows it is current', async () => {
     store = await freshStore(t);
@@ -25,6 +37,7 @@ describe.each(TEST_DATABASES)('store on $name', (t) => {
         'events',
         'jobs',
         'schema_migrations',
+        'server_secrets',
         'tasks',
         'users',
         'worker_tokens',

@@ -21,6 +21,7 @@ import { eventsRoutes } from './routes/events.routes.js';
 import { jobsRoutes } from './routes/jobs.routes.js';
 import { keysRoutes } from './routes/keys.routes.js';
 import { systemRoutes } from './routes/system.routes.js';
+import { transferRoutes } from './routes/transfer.routes.js';
 import { workersRoutes } from './routes/workers.routes.js';
 
 /** One line per request, when it completes (Fastify's default writes two). */
@@ -129,6 +130,7 @@ export async function buildApp(deps: OrchestratorDeps): Promise<FastifyInstance>
     await eventsRoutes(scope, deps);
     await keysRoutes(scope, { ...deps, forgetKey: auth.forget });
     await workersRoutes(scope, deps);
+    await transferRoutes(scope, deps);
   });
   return app;
 }

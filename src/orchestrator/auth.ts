@@ -20,6 +20,8 @@ const PUBLIC = [
   /^\/metrics$/,
   /^\/docs(\/|$)/,
   /^\/api\/v1\/openapi\.json$/,
+  // A signed URL is its own credential (routes/transfer.routes.ts).
+  /^\/api\/v1\/transfer$/,
 ];
 
 /**
@@ -30,6 +32,7 @@ const WORKER_CALLS = [
   /^\/api\/v1\/workers$/,
   /^\/api\/v1\/workers\/[^/]+\/(session|heartbeat)$/,
   /^\/api\/v1\/tasks\/[^/]+\/events$/,
+  /^\/api\/v1\/tasks\/[^/]+\/transfer$/,
 ];
 
 export function isWorkerCall(req: FastifyRequest): boolean {

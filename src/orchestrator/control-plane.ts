@@ -25,6 +25,8 @@ import {
   type TaskReport,
   type TaskReportSink,
   type TaskSpec,
+  type TransferUrls,
+  taskFiles,
   type WorkerHeartbeat,
   type WorkerLink,
   type WorkerPatch,
@@ -36,6 +38,7 @@ import {
   JobsRepository,
   KeysRepository,
   newSecret,
+  SecretsRepository,
   type StopTask,
   type Store,
   type StoredError,
@@ -45,7 +48,7 @@ import {
   type WorkerWithAge,
 } from '../db/index.js';
 import { type PrepareContext, removeScratch } from '../pipeline/index.js';
-import { isInside, type MediaRoots, relativeToRoots } from '../storage/index.js';
+import { isInside, type MediaRoots, relativeToRoots, signTransfer } from '../storage/index.js';
 import type { Metrics } from './metrics.js';
 import { Planner } from './planner.js';
 import { jobProgress } from './progress.js';
@@ -93,6 +96,7 @@ export class ControlPlane {
   #loops: Promise<void>[] = [];
   #unsubscribe: (() => void) | null = null;
   #leading = false;
+  #transferSecret: Promise<string> | null = null;
 
   constructor(o: ControlPlaneOptions) {
     this.#o = o;
@@ -276,7 +280,7 @@ export class ControlPlane {
         }
         let answer: 'accepted' | 'busy' | 'unavailable';
         try {
-          answer = await link.dispatch(await this.#assignment(claimed));
+          answer = await link.dispatch(await this.#assignment(claimed, w));
         } catch (e) {
           this.#o.logger.warn({ err: e, worker: w.id }, 'dispatch failed');
           answer = 'unavailable';
@@ -455,7 +459,7 @@ export class ControlPlane {
       });
   }
 
-  async #assignment(task: TaskRow): Promise<TaskAssignment> {
+  async #assignment(task: TaskRow, w: WorkerWithAge): Promise<TaskAssignment> {
     const spec = task.spec as TaskSpec;
     const analysis: Record<string, Record<string, unknown>> = {};
     for (const [node, from] of Object.entries(spec.analysis_from ?? {})) {
@@ -464,7 +468,52 @@ export class ControlPlane {
       const a = (dep?.result as { analysis?: Record<string, unknown> } | null)?.analysis;
       if (a) analysis[node] = a;
     }
-    return { task_id: task.id, job_id: task.job_id, attempt: task.attempt, spec, analysis };
+    return {
+      task_id: task.id,
+      job_id: task.job_id,
+      attempt: task.attempt,
+      spec,
+      analysis,
+      transfer: !reaches(w, spec),
+    };
+  }
+
+  /** The key that signs transfer URLs: one for every replica, kept in the database. */
+  transferSecret(): Promise<string> {
+    this.#transferSecret ??= new SecretsRepository(this.#o.store.db).get('transfer_url_key').catch((e) => {
+      this.#transferSecret = null;
+      throw e;
+    });
+    return this.#transferSecret;
+  }
+
+  /**
+   * Signed URLs for the files of the attempt a worker holds: to fetch what the task reads, and to
+   * upload what it writes. Short-lived; asked for again when needed, so an attempt taken back
+   * (409) or held by another worker (403) gets none.
+   */
+  async transferUrls(
+    workerId: string,
+    taskId: string,
+    attempt: number,
+  ): Promise<TransferUrls | 'forbidden' | 'stale'> {
+    const task = await this.tasks.get(taskId);
+    if (task && task.attempt === attempt && task.worker !== null && task.worker !== workerId)
+      return 'forbidden';
+    if (!task || task.worker !== workerId || task.attempt !== attempt) return 'stale';
+    if (task.state !== 'dispatched' && task.state !== 'running') return 'stale';
+    const secret = await this.transferSecret();
+    const expires = Math.floor(Date.now() / 1000) + TRANSFER_URL_SECONDS;
+    const { reads, writes } = taskFiles(task.spec as TaskSpec);
+    const sign = (method: 'GET' | 'PUT') => (path: string) => ({
+      path,
+      url: signTransfer({ path, method, expires }, secret),
+    });
+    return {
+      downloads: reads.map(sign('GET')),
+      uploads: writes.map(sign('PUT')),
+      expires_at: new Date(expires * 1000).toISOString(),
+    };
   }
 
   async #rescue(): Promise<void> {
@@ -659,6 +708,9 @@ export class ControlPlane {
     if (await this.jobs.complete(jobId, outputs, progressOf(tasks, 'completed'))) {
       this.#lastProgressEvent.delete(jobId);
       this.#o.logger.info({ job_id: jobId }, 'job completed');
+      // The join removes its chunks where it runs; pieces uploaded here by workers without
+      // shared storage are the orchestrator's to remove.
+      await this.#removeScratch(jobId);
     }
   }
 
@@ -734,6 +786,21 @@ export class ControlPlane {
     if (isAppError(e)) return { code: e.code, message: relativeToRoots(e.message, this.#o.roots), retryable };
     return { code: 'internal_error', message: 'an unexpected error; see the server log', retryable };
   }
+}
+
+/** How long a transfer URL lasts: a worker asks again for each fetch and upload, so not long. */
+const TRANSFER_URL_SECONDS = 15 * 60;
+
+/**
+ * Whether a worker reaches every file of a task where the orchestrator has it: it says which of
+ * our roots it shares (`shared_roots`); a worker in this process says nothing and shares them all.
+ */
+function reaches(w: WorkerWithAge, spec: TaskSpec): boolean {
+  const shared = (w.capabilities as { shared_roots?: string[] }).shared_roots;
+  if (shared === undefined) return true;
+  const { reads, writes } = taskFiles(spec);
+  const paths = [...reads, ...writes, ...(spec.join ? [spec.join.scratch] : [])];
+  return paths.every((p) => shared.some((root) => isInside(root, p)));
 }
 
 /** The scheduler's view of a registry row (core/scheduler is pure and knows no rows). */

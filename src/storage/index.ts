@@ -9,3 +9,11 @@ export {
   resolveLocation,
 } from './local-paths.js';
 export { type PathMapping, parsePathMappings, toLocalPath, toOrchestratorPath } from './path-mapping.js';
+export {
+  checkTransfer,
+  signTransfer,
+  TRANSFER_ROUTE,
+  type TransferCheck,
+  type TransferGrant,
+  type TransferMethod,
+} from './signed-url.js';

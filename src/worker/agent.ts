@@ -38,6 +38,7 @@ import { LocalWorker } from './local-worker.js';
 import { OrchestratorClient, RetryableError } from './orchestrator-client.js';
 import { Outbox } from './outbox.js';
 import { StorageWatch } from './storage-check.js';
+import { Transfers } from './transfer.js';
 import { buildWorkerApi } from './worker-api.js';
 
 export interface WorkerAgentOptions {
@@ -81,6 +82,9 @@ export class WorkerAgent {
   readonly #o: WorkerAgentOptions;
   readonly #log: Logger;
   readonly #roots: MediaRoots;
+  /** The media roots this machine shares with the orchestrator (none: it works on copies). */
+  readonly #shared: string[];
+  readonly #transfers: Transfers;
   readonly #maps: PathMapping[];
   readonly #tools: MediaTools;
   readonly #pool: LocalWorker;
@@ -115,10 +119,14 @@ export class WorkerAgent {
     if (!config.orchestrator_url)
       throw new AppError('config_invalid', 'the orchestrator URL is required (--orchestrator URL)');
     this.#client = new OrchestratorClient(config.orchestrator_url);
-    this.#roots = mediaRoots(
-      resolve(config.media_root ?? process.cwd()),
-      config.extra_media_roots.map((r) => resolve(r)),
-    );
+    // Copies of the files of tasks whose paths this machine does not reach (no shared storage).
+    const copies = join(resolve(config.scratch_dir ?? join(config.data_dir, 'scratch')), 'tasks');
+    this.#transfers = new Transfers({ client: this.#client, root: copies, logger: o.logger });
+    // Without a media root it shares no storage: every task comes as copies.
+    this.#shared = config.media_root
+      ? [resolve(config.media_root), ...config.extra_media_roots.map((r) => resolve(r))]
+      : [];
+    this.#roots = mediaRoots(this.#shared[0] ?? copies, [...this.#shared.slice(1), copies]);
     this.#maps = parsePathMappings(config.path_mappings);
     // Hardware is trusted only as far as this worker's probe proved it (media/hw-probe).
     this.#tools = {
@@ -144,6 +152,7 @@ export class WorkerAgent {
           health: this.#health,
           vaapiDevice: config.vaapi_device,
         },
+        transfer: this.#transfers,
       },
       config.max_concurrent || defaultConcurrency(),
       config.queue_length,
@@ -207,6 +216,7 @@ export class WorkerAgent {
     const { config } = this.#o;
     const dataDir = resolve(config.data_dir);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.#transfers.root, { recursive: true });
     this.#capabilities = await this.#probe(false);
 
     this.#journal = await Journal.open<TaskReport>(join(dataDir, 'journal'), { logger: this.#log });
@@ -290,7 +300,7 @@ export class WorkerAgent {
     this.#health.clear();
     this.#capabilities = {
       ...probed.capabilities,
-      shared_roots: this.#roots.all.map((r) => toOrchestratorPath(r, this.#maps)),
+      shared_roots: this.#shared.map((r) => toOrchestratorPath(r, this.#maps)),
     };
     this.#capabilitiesChanged = this.#session !== null;
     if (this.#session) void this.#beat();
@@ -498,16 +508,22 @@ export class WorkerAgent {
   }
 
   #toOrchestrator(r: TaskReport): TaskReport {
-    if (r.type !== 'succeeded' || this.#maps.length === 0) return r;
-    return {
-      ...r,
-      outputs: r.outputs.map((o) => ({ ...o, files: o.files.map((f) => toOrchestratorPath(f, this.#maps)) })),
+    if (r.type !== 'succeeded') return r;
+    // A copy's path is the orchestrator's under the attempt's folder; any other goes back through the mappings.
+    const back = (f: string) => {
+      const remote = this.#transfers.remote(r, f);
+      return remote !== f ? remote : toOrchestratorPath(f, this.#maps);
     };
+    return { ...r, outputs: r.outputs.map((o) => ({ ...o, files: o.files.map(back) })) };
   }
 
-  /** A task as this machine sees it: every path mapped, and inside its media roots. */
+  /**
+   * A task as this machine sees it: every path mapped, and inside its media roots; or, when it
+   * does not reach them (`transfer`), every path that of a copy under the attempt's own folder.
+   */
   #local(a: TaskAssignment): TaskAssignment {
     const map = (p: string) => {
+      if (a.transfer) return this.#transfers.local(a, p);
       const local = toLocalPath(p, this.#maps);
       if (!this.#roots.all.some((root) => isInside(root, local)))
         throw new AppError(

@@ -12,6 +12,7 @@ import {
   type SessionStart,
   SessionStarted,
   type TaskReport,
+  TransferUrls,
   type WorkerHeartbeat,
 } from '../core/index.js';
 
@@ -68,6 +69,18 @@ export class OrchestratorClient {
     const err = (json ?? {}) as { error?: string; message?: string };
     const code: ErrorCode = err.error && isErrorCode(err.error) ? err.error : 'internal_error';
     throw new AppError(code, err.message ?? `the orchestrator answered ${res.status} to ${path}`);
+  }
+
+  /** Signed URLs for the files of an attempt this worker holds (a 409 when it no longer does). */
+  async transferUrls(taskId: string, attempt: number, signal?: AbortSignal): Promise<TransferUrls> {
+    return TransferUrls.parse(
+      await this.#post(
+        `/api/v1/tasks/${encodeURIComponent(taskId)}/transfer`,
+        { attempt },
+        this.secret,
+        signal,
+      ),
+    );
   }
 
   async enrol(token: string, e: Enrolment): Promise<{ worker_id: string; secret: string }> {

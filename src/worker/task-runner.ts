@@ -18,6 +18,7 @@ import {
 } from '../core/index.js';
 import { type EncoderHealth, executeTask, type MediaTools } from '../pipeline/index.js';
 import type { MediaRoots } from '../storage/index.js';
+import type { TransferHooks } from './transfer.js';
 
 export interface RunnerContext {
   roots: MediaRoots;
@@ -26,6 +27,8 @@ export interface RunnerContext {
   logger: Logger;
   /** Hardware allowed (tools.hardwareEncoders() says which), and the encoders seen failing. */
   encoders?: { hardware: boolean; health: EncoderHealth; vaapiDevice?: string };
+  /** For an assignment marked `transfer`: its files fetched before and uploaded after. */
+  transfer?: TransferHooks;
 }
 
 export async function md5File(path: string): Promise<string> {
@@ -66,7 +69,11 @@ export async function runAssignment(
     ctx.logger.warn({ err: e }, 'running report failed'),
   );
   let lastProgress = 0;
+  const transfer = a.transfer ? ctx.transfer : undefined;
+  if (a.transfer && !transfer)
+    throw new AppError('internal_error', 'a transfer task on a worker that cannot fetch');
   try {
+    await transfer?.fetch(a, stop.signal);
     const result = await executeTask(a.spec, {
       roots: ctx.roots,
       tempTag: createHash('sha256').update(a.task_id).digest('hex').slice(0, 8),
@@ -95,6 +102,7 @@ export async function runAssignment(
       },
     });
     await inFlight;
+    await transfer?.upload(a, stop.signal);
     const outputs: OutputFile[] = [];
     for (const o of result.outputs)
       outputs.push({
@@ -131,5 +139,7 @@ export async function runAssignment(
       },
     });
     return 'finished';
+  } finally {
+    await transfer?.clean(a);
   }
 }

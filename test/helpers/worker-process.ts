@@ -18,7 +18,8 @@ export async function startWorkerProcess(opts: {
   orchestrator: string;
   token: string;
   dataDir: string;
-  mediaRoot: string;
+  /** null: none (a worker without shared storage, working on copies). */
+  mediaRoot: string | null;
   name: string;
   maxConcurrent?: number;
   env?: Record<string, string>;
@@ -39,8 +40,7 @@ export async function startWorkerProcess(opts: {
       opts.name,
       '--data',
       opts.dataDir,
-      '--media-root',
-      opts.mediaRoot,
+      ...(opts.mediaRoot === null ? [] : ['--media-root', opts.mediaRoot]),
     ],
     {
       cwd: opts.dataDir,

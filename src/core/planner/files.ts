@@ -2,7 +2,7 @@
  * The files an output leaves behind, by name, known from the plan alone: prepare checks them
  * against the inputs and each other before anything runs, and execute writes exactly these.
  */
-import type { TaskOutput } from '../spec/task-spec.schema.js';
+import type { TaskOutput, TaskSpec } from '../spec/task-spec.schema.js';
 
 const stemOf = (path: string) => {
   const slash = path.lastIndexOf('/');
@@ -25,4 +25,16 @@ export function seriesPaths(path: string, frames: number): string[] {
 export function writtenFiles(out: Pick<TaskOutput, 'path' | 'image' | 'sidecar'>): string[] {
   const main = out.image && out.image.frames > 1 ? seriesPaths(out.path, out.image.frames) : [out.path];
   return out.sidecar ? [...main, out.sidecar.path] : main;
+}
+
+/**
+ * The files a task reads and writes: what a worker without shared storage fetches before it runs
+ * and uploads after. A join reads its chunks and its audio piece (it writes its concat list itself).
+ */
+export function taskFiles(t: TaskSpec): { reads: string[]; writes: string[] } {
+  const reads =
+    t.kind === 'join' && t.join
+      ? [...t.join.chunks.map((c) => `${t.join!.scratch}/${c.file}`), ...t.inputs.slice(1).map((i) => i.path)]
+      : t.inputs.map((i) => i.path);
+  return { reads: [...new Set(reads)], writes: [...new Set(t.outputs.flatMap(writtenFiles))] };
 }

@@ -14,7 +14,23 @@ export const TaskAssignment = z.strictObject({
   spec: TaskSpec,
   /** Results of the analysis tasks this one reads (loudnorm's first pass), by node id. */
   analysis: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+  /**
+   * The worker does not reach these paths (no shared storage): it fetches the inputs and uploads
+   * the outputs over HTTP with signed URLs (POST /api/v1/tasks/:id/transfer).
+   */
+  transfer: z.boolean().default(false),
 });
+
+/** The header an upload's SHA-256 (hex) travels in: the orchestrator keeps the file only if it matches. */
+export const TRANSFER_CHECKSUM_HEADER = 'x-mediaforge-sha256';
+
+/** The signed URLs of one task attempt's files, relative to the orchestrator's URL. */
+export const TransferUrls = z.strictObject({
+  downloads: z.array(z.strictObject({ path: z.string(), url: z.string() })),
+  uploads: z.array(z.strictObject({ path: z.string(), url: z.string() })),
+  expires_at: z.string(),
+});
+export type TransferUrls = z.infer<typeof TransferUrls>;
 export type TaskAssignment = z.infer<typeof TaskAssignment>;
 
 export const TaskProgress = z.strictObject({
@@ -72,6 +88,7 @@ export type TaskReport = z.infer<typeof TaskReport>;
 export const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set([
   'stalled',
   'ffmpeg_killed',
+  'transfer_failed',
   'timeout',
   'output_write_failed',
   'worker_lost',

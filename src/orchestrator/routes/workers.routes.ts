@@ -193,6 +193,29 @@ export async function workersRoutes(app: FastifyInstance, deps: OrchestratorDeps
   );
 
   r.post(
+    '/api/v1/tasks/:id/transfer',
+    {
+      ...asWorker,
+      schema: {
+        tags: ['workers'],
+        summary: "Signed URLs to fetch a task attempt's inputs and upload its outputs (no shared storage)",
+        params: Id,
+        body: z.strictObject({ attempt: z.number().int().positive() }),
+      },
+    },
+    async (req) => {
+      const answer = await control.transferUrls(worker(req).id, req.params.id, req.body.attempt);
+      if (answer === 'forbidden') throw new AppError('forbidden', 'this task is held by another worker');
+      if (answer === 'stale')
+        throw new AppError(
+          'stale_attempt',
+          `attempt ${req.body.attempt} of ${req.params.id} is no longer running`,
+        );
+      return answer;
+    },
+  );
+
+  r.post(
     '/api/v1/tasks/:id/events',
     {
       ...asWorker,
