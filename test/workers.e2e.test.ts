@@ -194,4 +194,21 @@ describe('workers', () => {
       online: false,
     });
   }, 240_000);
+
+  it('a job that asks for a label waits, saying why, until an admin gives a worker that label', async () => {
+    const w = await worker('plain', 1);
+    const body = { spec: { ...simpleSpec('a.mp4', 'out/placed.mp4').spec, placement: { labels: ['gpu'] } } };
+    const job = await api('POST', '/api/v1/jobs', body);
+    expect(job.status).toBe(201);
+    const id = job.body.job_id as string;
+    await eventually('the job waits for the label', async () => {
+      const logs = (await api('GET', `/api/v1/jobs/${id}/logs`)).body.logs as Array<{ message: string }>;
+      return logs.some((l) => l.message === 'waiting for a worker labelled gpu') ? true : undefined;
+    });
+    expect((await api('GET', `/api/v1/jobs/${id}`)).body.status).toBe('pending');
+    expect((await api('PATCH', `/api/v1/workers/${w.id}`, { labels: ['gpu'] })).status).toBe(200);
+    expect((await waitForJob(t.app, t.admin, id, 60_000)).status).toBe('completed');
+    const events = await readEvents(`${t.url}/api/v1/jobs/${id}/events`, t.admin);
+    expect(events.filter((e) => e.type === 'task.dispatched').map((e) => e.data.worker)).toEqual(['plain']);
+  }, 120_000);
 });

@@ -260,8 +260,12 @@ export class ControlPlane {
     let dispatched = false;
     for (const task of ready) {
       if (!this.#running) break;
+      // Rows planned before placement existed have codecs only.
+      const req = task.requirements as Partial<TaskSpec['requirements']>;
       const needs = {
-        codecs: ((task.requirements as { codecs?: string[] }).codecs ?? []) as string[],
+        codecs: req.codecs ?? [],
+        labels: req.labels ?? [],
+        hardware: req.hardware ?? 'any',
         avoid: task.avoid_workers,
       };
       let sel = selectWorkers(needs, views, { now, onlineWithinSeconds: online });

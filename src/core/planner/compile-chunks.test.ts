@@ -20,9 +20,15 @@ const encoders = chooseEncoders(new Set(knownEncoderNames()));
 
 function plan(
   operations: unknown[],
-  opts: { chunking?: Partial<ChunkRequest>; destination?: string; meta?: StreamMeta } = {},
+  opts: {
+    chunking?: Partial<ChunkRequest>;
+    destination?: string;
+    meta?: StreamMeta;
+    placement?: Record<string, unknown>;
+  } = {},
 ) {
   const v = validateJobSpec({
+    ...(opts.placement ? { placement: opts.placement } : {}),
     inputs: [{ id: 'in', source: 'in.mp4' }],
     operations,
     outputs: [
@@ -182,5 +188,24 @@ describe('a chunked plan', () => {
       { ...chunk!, outputs: [{ ...chunk!.outputs[0]!, audio: audio!.outputs[0]!.audio }] },
     ];
     for (const t of bad) expect(TaskSpec.safeParse(t).success).toBe(false);
+  });
+});
+
+describe('placement', () => {
+  it("goes into every task's requirements: chunks, audio and join alike", () => {
+    const p = plan([], { placement: { labels: ['site=paris'], hardware: 'preferred' } });
+    expect(p.tasks.map((t) => t.kind)).toEqual(['chunk', 'chunk', 'chunk', 'audio', 'join']);
+    for (const t of p.tasks)
+      expect(t.requirements).toMatchObject({ labels: ['site=paris'], hardware: 'preferred' });
+  });
+
+  it('hardware required: the job runs whole, since chunks are encoded in software, and says so', () => {
+    const p = plan([], { placement: { hardware: 'required' } });
+    expect(p.tasks.map((t) => [t.kind, t.requirements])).toEqual([
+      ['transcode', { codecs: ['aac', 'h264'], labels: [], hardware: 'required' }],
+    ]);
+    expect(p.notes).toEqual([
+      'not chunked: hardware encoding is required, and chunks are encoded in software',
+    ]);
   });
 });

@@ -9,7 +9,7 @@ import { getOperator } from '../operators/registry.js';
 import type { StreamMeta } from '../spec/media-info.js';
 import type { JoinPieces, TaskInput, TaskOutput, TaskSpec } from '../spec/task-spec.schema.js';
 import { type ChunkSpan, chunkSpans, type KeyframeIndex, steadyRate } from './chunks.js';
-import { type PlannedOutput, upstream } from './compile.js';
+import { needs, type PlannedOutput, upstream } from './compile.js';
 import { operationInputs } from './graph.js';
 import type { Placement } from './plan.js';
 import type { ValidSpec } from './validate.js';
@@ -67,6 +67,9 @@ function refusal(
   if (out.image) return 'pictures are not chunked';
   if (!out.video) return 'the output has no video to split';
   if (out.video.codec === 'copy') return 'a stream copy has no encode to split';
+  // Chunks all come from the software encoder (a join copies them as they are).
+  if (valid.spec.placement?.hardware === 'required')
+    return 'hardware encoding is required, and chunks are encoded in software';
   const source = chunkSource(valid)!;
   const src = meta.get(source)!;
   if (!src.video || src.still) return 'the input has no moving video';
@@ -199,7 +202,7 @@ function compileChunked(
     analysis_from: {},
     deps: [],
     expected_duration: seconds(s.start, s.end),
-    requirements: { codecs: [out.video!.codec] },
+    requirements: needs(valid, [out.video!.codec]),
     range: {
       index: s.index,
       start: s.start,
@@ -227,7 +230,7 @@ function compileChunked(
         analysis_from: {},
         deps: [],
         expected_duration: out.expect.duration,
-        requirements: { codecs: [out.audio.codec] },
+        requirements: needs(valid, [out.audio.codec]),
       }
     : null;
   const join: TaskSpec = {
@@ -254,7 +257,7 @@ function compileChunked(
     analysis_from: {},
     deps: [...chunks.map((c) => c.id), ...(audio ? [audio.id] : [])],
     expected_duration: out.expect.duration,
-    requirements: { codecs: [] },
+    requirements: needs(valid, []),
     join: {
       scratch,
       chunks: spans.map((s, i) => ({

@@ -32,6 +32,12 @@ function components(valid: ValidSpec): Map<string, string> {
   return rootOf;
 }
 
+/** What a worker must have to run a task: its codecs' encoders, and what the job's placement asks. */
+export function needs(valid: ValidSpec, codecs: string[]): TaskSpec['requirements'] {
+  const p = valid.spec.placement;
+  return { codecs, labels: p?.labels ?? [], hardware: p?.hardware ?? 'any' };
+}
+
 /** Every node `id` depends on, itself included, in topological order. */
 export function upstream(valid: ValidSpec, id: string): string[] {
   const seen = new Set<string>();
@@ -89,7 +95,7 @@ export function compileTasks(
         analysis_from: {},
         deps: [],
         expected_duration: meta.get(nodeId)!.duration,
-        requirements: { codecs: [] },
+        requirements: needs(valid, []),
       });
       analysisFrom[nodeId] = measureId;
       deps.push(measureId);
@@ -127,7 +133,7 @@ export function compileTasks(
         Math.max(0, ...mine.map((o) => o.expect.duration ?? 0)) ||
         Math.max(0, ...taskInputs(ids).map((i) => i.meta.duration ?? 0)) ||
         null,
-      requirements: { codecs: [...codecs].sort() },
+      requirements: needs(valid, [...codecs].sort()),
     });
   });
   return tasks;

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { AUDIO_CODECS, canonicalCodec, OUTPUT_FORMATS, VIDEO_CODECS } from './codecs.js';
-import { Bitrate } from './types.js';
+import { Bitrate, HARDWARE_NEEDS, Label } from './types.js';
 
 export const MAX_INPUTS = 16;
 export const MAX_OPERATIONS = 64;
@@ -135,10 +135,22 @@ export const ChunkingSpec = z.strictObject({
 });
 export type ChunkingSpec = z.infer<typeof ChunkingSpec>;
 
+export const PlacementSpec = z.strictObject({
+  labels: z.array(Label).max(20).default([]).meta({
+    description: 'every task runs only on workers carrying all these labels (e.g. `gpu`, `site=paris`)',
+  }),
+  hardware: z.enum(HARDWARE_NEEDS).default('any').meta({
+    description:
+      'required: only workers whose probe proved a hardware encoder for the codec; preferred: those first; any: whichever scores best',
+  }),
+});
+export type PlacementSpec = z.infer<typeof PlacementSpec>;
+
 export const JobSpec = z.strictObject({
   inputs: z.array(InputSpec).min(1, 'at least one input').max(MAX_INPUTS),
   operations: z.array(OperationSpec).max(MAX_OPERATIONS).default([]),
   outputs: z.array(OutputSpec).min(1, 'at least one output').max(MAX_OUTPUTS),
+  placement: PlacementSpec.optional().meta({ description: 'which workers may run the tasks' }),
   chunking: ChunkingSpec.optional().meta({
     description:
       'encode one output file in chunks on several workers at once (when omitted, the orchestrator may choose to)',

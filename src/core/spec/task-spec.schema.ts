@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { AUDIO_CODECS, OUTPUT_FORMATS, VIDEO_CODECS } from './codecs.js';
 import { PIXEL_FORMATS, PRESETS, VIDEO_PROFILES } from './job-spec.schema.js';
+import { HARDWARE_NEEDS } from './types.js';
 
 const RationalSchema = z.strictObject({ num: z.number().int().positive(), den: z.number().int().positive() });
 
@@ -156,7 +157,11 @@ export const TaskSpec = z
     deps: z.array(TaskRef).default([]),
     /** Seconds of media the task produces (progress denominator); null when unknown. */
     expected_duration: z.number().nonnegative().nullable(),
-    requirements: z.strictObject({ codecs: z.array(z.string()) }),
+    requirements: z.strictObject({
+      codecs: z.array(z.string()),
+      labels: z.array(z.string()).default([]),
+      hardware: z.enum(HARDWARE_NEEDS).default('any'),
+    }),
     /** chunk: the part of the source it encodes. */
     range: ChunkRange.optional(),
     /** join: the pieces it joins. */

@@ -275,3 +275,10 @@ export const Bitrate = z
     return b;
   })
   .meta({ description: 'bits per second: 2500k, 5M, 128000', examples: ['2500k', '128k'] });
+
+/** A worker label (`gpu`, `site=paris`): what jobs ask for and workers carry. */
+export const Label = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,99}$/, 'letters, digits and _ . : = / -');
+
+export const HARDWARE_NEEDS = ['any', 'preferred', 'required'] as const;

@@ -3,8 +3,8 @@
  * start of a session, heartbeats and the worker's own API. Both sides validate with these.
  */
 import { z } from 'zod';
+import { Label } from './types.js';
 
-const Label = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:=/-]{0,99}$/, 'letters, digits and _ . : = / -');
 const Name = z.string().min(1).max(100);
 const Url = z.url({ protocol: /^https?$/ }).max(2000);
 
