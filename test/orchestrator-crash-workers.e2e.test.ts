@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeClip } from '../src/media/test-support/make-media.js';
 import { dropSchema, freshSchema, TEST_DATABASES } from './helpers/db.js';
-import { ADMIN_KEY } from './helpers/orchestrator.js';
+import { ADMIN_KEY, slowSpec } from './helpers/orchestrator.js';
 import { probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually, freePort, readEvents, startUpProcess, type UpProcess } from './helpers/up-process.js';
 import { startWorkerProcess, type WorkerProcess, workerMetric } from './helpers/worker-process.js';
@@ -58,21 +58,9 @@ describe(`the orchestrator killed while workers run (${db.name})`, () => {
       workers.push(w);
       procs.push(w);
     }
-    const spec = (destination: string) => ({
-      spec: {
-        inputs: [{ id: 'in', source: 'long.mp4' }],
-        outputs: [
-          {
-            id: 'in',
-            destination,
-            codec: { video: { codec: 'h264', preset: 'veryslow', crf: 30 }, audio: { codec: 'aac' } },
-          },
-        ],
-      },
-    });
     const ids: string[] = [];
     for (const d of ['out/a.mp4', 'out/b.mp4']) {
-      const r = await o.api<{ job_id: string }>('POST', '/api/v1/jobs', spec(d));
+      const r = await o.api<{ job_id: string }>('POST', '/api/v1/jobs', slowSpec('long.mp4', d));
       expect(r.status).toBe(201);
       ids.push(r.body.job_id);
     }

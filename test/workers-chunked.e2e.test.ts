@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASES } from './helpers/db.js';
-import { startTestOrchestrator, type TestOrchestrator, waitForJob } from './helpers/orchestrator.js';
+import { callApi, startTestOrchestrator, type TestOrchestrator, waitForJob } from './helpers/orchestrator.js';
 import { countFrames, keyframedClip, probeFile, tempRoot, videoPacketTimes } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
 import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
@@ -20,16 +20,8 @@ const SECONDS = 16;
 let t: TestOrchestrator;
 const workers: WorkerProcess[] = [];
 
-async function api(method: string, path: string, body?: unknown) {
-  const r = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { ...t.admin, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read loosely by the test
-  return { status: r.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-}
+const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  callApi(t, method, path, body, headers);
 
 function spec(destination: string, chunkSeconds?: number, preset = 'veryfast') {
   return {

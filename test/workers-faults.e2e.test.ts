@@ -9,7 +9,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASES } from './helpers/db.js';
-import { startTestOrchestrator, type TestOrchestrator, waitForJob } from './helpers/orchestrator.js';
+import {
+  callApi,
+  slowSpec,
+  startTestOrchestrator,
+  type TestOrchestrator,
+  waitForJob,
+} from './helpers/orchestrator.js';
 import { probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
 import {
@@ -24,16 +30,8 @@ const running: WorkerProcess[] = [];
 /** Each worker's data folder: its identity (and secret) is there. */
 const dataDirs = new Map<string, string>();
 
-async function api(method: string, path: string, body?: unknown, headers = t.admin) {
-  const r = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read loosely by the test
-  return { status: r.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-}
+const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  callApi(t, method, path, body, headers);
 
 async function worker(
   name: string,
@@ -54,24 +52,8 @@ async function worker(
   return { ...w, dataDir };
 }
 
-/** A 30 s clip encoded slowly enough (x264 veryslow) that a test can act while it runs. */
-function slowSpec(destination: string) {
-  return {
-    spec: {
-      inputs: [{ id: 'in', source: 'long.mp4' }],
-      outputs: [
-        {
-          id: 'in',
-          destination,
-          codec: { video: { codec: 'h264', preset: 'veryslow', crf: 30 }, audio: { codec: 'aac' } },
-        },
-      ],
-    },
-  };
-}
-
 async function submit(destination: string): Promise<string> {
-  const job = await api('POST', '/api/v1/jobs', slowSpec(destination));
+  const job = await api('POST', '/api/v1/jobs', slowSpec('long.mp4', destination));
   expect(job.status).toBe(201);
   return job.body.job_id as string;
 }

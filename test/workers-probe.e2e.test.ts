@@ -13,6 +13,7 @@ import { PROBE_SOURCE } from '../src/media/index.js';
 import { writeFakeFfmpeg } from '../src/media/test-support/fake-ffmpeg.js';
 import { TEST_DATABASES } from './helpers/db.js';
 import {
+  callApi,
   simpleSpec,
   startTestOrchestrator,
   type TestOrchestrator,
@@ -31,16 +32,8 @@ interface Caps {
   probed_at: string | null;
 }
 
-async function api(method: string, path: string, body?: unknown) {
-  const r = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { ...t.admin, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read loosely by the test
-  return { status: r.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-}
+const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  callApi(t, method, path, body, headers);
 
 const caps = async (id: string) => (await api('GET', `/api/v1/workers/${id}`)).body.capabilities as Caps;
 const names = (c: Caps) => c.encoders.map((e) => e.name);

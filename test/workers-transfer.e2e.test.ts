@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signTransfer, TRANSFER_ROUTE } from '../src/storage/index.js';
 import { TEST_DATABASES } from './helpers/db.js';
 import {
+  callApi,
   simpleSpec,
   startTestOrchestrator,
   type TestOrchestrator,
@@ -24,16 +25,8 @@ import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process
 let t: TestOrchestrator;
 const workers: Array<WorkerProcess & { dataDir: string }> = [];
 
-async function api(method: string, path: string, body?: unknown, headers = t.admin) {
-  const r = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read loosely by the test
-  return { status: r.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-}
+const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  callApi(t, method, path, body, headers);
 
 const secret = () => t.started.orchestrator.control.transferSecret();
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;

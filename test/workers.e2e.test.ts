@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_DATABASES } from './helpers/db.js';
 import {
+  callApi,
   simpleSpec,
   startTestOrchestrator,
   type TestOrchestrator,
@@ -20,16 +21,8 @@ import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process
 let t: TestOrchestrator;
 const workers: WorkerProcess[] = [];
 
-async function api(method: string, path: string, body?: unknown, headers = t.admin) {
-  const r = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await r.text();
-  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read loosely by the test
-  return { status: r.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
-}
+const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+  callApi(t, method, path, body, headers);
 
 async function worker(name: string, maxConcurrent: number): Promise<WorkerProcess> {
   const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;

@@ -100,6 +100,22 @@ export function simpleSpec(source: string, destination: string, extra: Record<st
   };
 }
 
+/** A job encoded slowly enough (x264 veryslow, from a 30 s clip) that a fault test can act while it runs. */
+export function slowSpec(source: string, destination: string) {
+  return {
+    spec: {
+      inputs: [{ id: 'in', source }],
+      outputs: [
+        {
+          id: 'in',
+          destination,
+          codec: { video: { codec: 'h264', preset: 'veryslow', crf: 30 }, audio: { codec: 'aac' } },
+        },
+      ],
+    },
+  };
+}
+
 /** Polls a job until it is finished (completed, failed or cancelled). */
 export async function waitForJob(
   app: FastifyInstance,
@@ -116,4 +132,22 @@ export async function waitForJob(
       throw new Error(`job ${id} still ${job.status}/${job.stage} after ${timeoutMs} ms`);
     await new Promise((res) => setTimeout(res, 100));
   }
+}
+
+/** A JSON call to a test orchestrator over HTTP, with the admin key unless other headers are given. */
+export async function callApi(
+  t: Pick<TestOrchestrator, 'url' | 'admin'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = t.admin,
+) {
+  const r = await fetch(`${t.url}${path}`, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await r.text();
+  // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read loosely by the tests
+  return { status: r.status, body: (text ? JSON.parse(text) : null) as Record<string, any> };
 }
