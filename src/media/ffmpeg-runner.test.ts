@@ -105,6 +105,18 @@ describe('FfmpegRun with real FFmpeg', () => {
     expect(e.outcome.stderrTail).toContain("Cannot parse expression for width: 'abc'");
   });
 
+  it.each([
+    ['SIGTERM', 'trapped: exit 255, "received signal 15"'],
+    ['SIGKILL', 'killed outright'],
+  ] as const)('stopped from outside with %s (%s): ffmpeg_killed, worth another attempt', async (signal) => {
+    const run = runFfmpeg({ ffmpeg, args: LONG, stallTimeoutMs: null });
+    await until('progress is reported', () => run.lastProgress !== null);
+    process.kill(run.pid as number, signal);
+    const e = await failure(run);
+    expect(e.code).toBe('ffmpeg_killed');
+    expect(e.message).toMatch(/^FFmpeg was stopped by (SIGKILL|a signal) from outside/);
+  });
+
   it('cancels: SIGTERM to the group, nothing left, done rejects with cancelled', async () => {
     const run = runFfmpeg({ ffmpeg, args: LONG, stallTimeoutMs: null });
     await until('progress is reported', () => run.lastProgress !== null);
@@ -166,6 +178,13 @@ describe('FfmpegRun with fake FFmpegs', () => {
     expect(e.code).toBe('stalled');
     expect(e.message).toContain('no progress for 300 ms');
     expect(groupExists(run.pid as number)).toBe(false);
+  });
+
+  it('a crash (SIGSEGV) is the run failing, not a stop from outside: ffmpeg_failed', async () => {
+    const crashing = makeExecutable('ffmpeg-crash', 'kill -SEGV $$', bin);
+    const e = await failure(runFfmpeg({ ffmpeg: crashing, args: [] }));
+    expect(e.code).toBe('ffmpeg_failed');
+    expect(e.message).toMatch(/^FFmpeg crashed \(SIGSEGV\)/);
   });
 
   it('SIGKILLs what ignores SIGTERM once the grace period is over', async () => {

@@ -298,12 +298,30 @@ export class FfmpegRun {
       }
     }
     if (outcome.exitCode === 0) return null;
-    // Killed from outside (we stop it only through the cases above): the machine's doing, not the job's.
-    if (outcome.exitCode === null)
-      return error('ffmpeg_killed', `FFmpeg was killed by ${outcome.signal ?? 'a signal'}${log}`);
-    return error('ffmpeg_failed', `FFmpeg exited with code ${outcome.exitCode}${log}`);
+    // Stopped from outside (we stop it only through the cases above): the OOM killer's SIGKILL, or
+    // an admin's or a service manager's SIGTERM/SIGINT/SIGHUP, which FFmpeg traps and answers with
+    // exit 255 and "received signal N". The machine's doing, not the job's: worth another attempt.
+    // A crash (SIGSEGV, SIGABRT, ...) is most often the input's doing: it fails like any error.
+    const trapped = outcome.exitCode === 255 && /received signal \d+/.test(outcome.stderrTail);
+    if (trapped || (outcome.signal !== null && OUTSIDE_STOPS.has(outcome.signal)))
+      return error(
+        'ffmpeg_killed',
+        `FFmpeg was stopped by ${outcome.signal ?? 'a signal'} from outside${log}`,
+      );
+    const how =
+      outcome.exitCode !== null ? `exited with code ${outcome.exitCode}` : `crashed (${outcome.signal})`;
+    return error('ffmpeg_failed', `FFmpeg ${how}${log}`);
   }
 }
+
+/** Signals that stop a process from outside rather than report a fault of its own. */
+const OUTSIDE_STOPS: ReadonlySet<NodeJS.Signals> = new Set([
+  'SIGKILL',
+  'SIGTERM',
+  'SIGINT',
+  'SIGHUP',
+  'SIGQUIT',
+]);
 
 /** Starts a run: `const run = runFfmpeg({...}); await run.done`. */
 export function runFfmpeg(options: FfmpegRunOptions): FfmpegRun {
