@@ -5,10 +5,12 @@
  * method or outside the roots; an upload that arrives damaged; URLs for an attempt not held.
  */
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findExecutable } from '../src/media/process.js';
+import { makeExecutable } from '../src/media/test-support/make-media.js';
 import { signTransfer, TRANSFER_ROUTE } from '../src/storage/index.js';
 import { TEST_DATABASES } from './helpers/db.js';
 import {
@@ -34,17 +36,38 @@ const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 const filesUnder = (dir: string) =>
   readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
 
+/** A worker without a media root: it shares no storage with the orchestrator. */
+async function island(name: string, env?: Record<string, string>) {
+  const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
+  const dataDir = tempRoot(`mf-${name}-`);
+  const w = await startWorkerProcess({
+    orchestrator: t.url,
+    token,
+    dataDir,
+    mediaRoot: null,
+    name,
+    ...(env ? { env } : {}),
+  });
+  workers.push({ ...w, dataDir });
+  return w;
+}
+
+/** An FFmpeg that answers -version and -encoders but never gets on with a task. */
+function hangingFfmpeg(): string {
+  const real = findExecutable('ffmpeg', process.env.PATH)!;
+  return makeExecutable(
+    'ffmpeg',
+    `case " $* " in *" -progress "*) exec sleep 600 ;; esac\nexec '${real}' "$@"`,
+    tempRoot('mf-hang-'),
+  );
+}
+
 beforeAll(async () => {
   t = await startTestOrchestrator(TEST_DATABASES[0]!, { worker: false });
   await mkdir(join(t.root, 'out'), { recursive: true });
   await t.clip('a.mp4', 2);
   await keyframedClip(join(t.root, 'long.mp4'), { seconds: 12, fps: 25, size: '320x240' });
-  for (const name of ['island-1', 'island-2']) {
-    const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
-    const dataDir = tempRoot(`mf-${name}-`);
-    const w = await startWorkerProcess({ orchestrator: t.url, token, dataDir, mediaRoot: null, name });
-    workers.push({ ...w, dataDir });
-  }
+  for (const name of ['island-1', 'island-2']) await island(name);
   await eventually('two workers online', async () => {
     const list = (await api('GET', '/api/v1/workers')).body.data as Array<{ online: boolean }>;
     return list.filter((w) => w.online).length === 2 ? true : undefined;
@@ -133,37 +156,62 @@ describe('workers without shared storage', () => {
     expect(far.status).toBe(400);
     expect(far.body.error).toBe('path_outside_root');
 
-    // An upload whose bytes do not match its checksum leaves the destination untouched.
-    const target = join(t.root, 'out/a-small.mp4');
-    const before = readFileSync(target);
-    const put = signTransfer({ path: target, method: 'PUT', expires: inAnHour() }, await secret());
-    const damaged = await refused(put, {
-      method: 'PUT',
-      headers: {
-        'content-type': 'application/octet-stream',
-        'x-mediaforge-sha256': createHash('sha256').update('something else').digest('hex'),
-      },
-      body: 'these bytes',
+    // An upload serves one live task attempt. A worker whose FFmpeg hangs holds one (placement
+    // sends the job there alone).
+    const hung = await island('stuck', {
+      MEDIAFORGE_FFMPEG: hangingFfmpeg(),
+      MEDIAFORGE_LABELS: 'stuck',
     });
+    const job = await api('POST', '/api/v1/jobs', {
+      spec: { ...simpleSpec('a.mp4', 'out/held.mp4').spec, placement: { labels: ['stuck'] } },
+    });
+    const held = await eventually('the stuck worker holds the task', async () => {
+      const me = ((await api('GET', `/api/v1/workers/${hung.id}`)).body.active_tasks ?? []) as Array<{
+        task_id: string;
+        attempt: number;
+        state: string;
+      }>;
+      return me.find((x) => x.state === 'running');
+    });
+    const target = join(t.root, 'out/held.mp4');
+    const attempt = `${held.task_id}#${held.attempt}`;
+    const upload = async (
+      path: string,
+      task: string | undefined,
+      body: Buffer | string,
+      sha: Buffer | string = body,
+    ) =>
+      fetch(
+        `${t.url}${signTransfer({ path, method: 'PUT', expires: inAnHour(), ...(task ? { task } : {}) }, await secret())}`,
+        {
+          method: 'PUT',
+          headers: {
+            'content-type': 'application/octet-stream',
+            'x-mediaforge-sha256': createHash('sha256').update(sha).digest('hex'),
+          },
+          body,
+        },
+      );
+    const error = async (r: Response) => ((await r.json()) as { error: string }).error;
+    // Not bound to an attempt, or to a file its task does not write: refused.
+    expect(await error(await upload(target, undefined, 'x'))).toBe('forbidden');
+    expect(await error(await upload(join(t.root, 'out/other.mp4'), attempt, 'x'))).toBe('forbidden');
+    // Bytes that do not match their checksum: refused, nothing written.
+    const damaged = await upload(target, attempt, 'these bytes', 'something else');
     expect(damaged.status).toBe(500);
-    expect(damaged.body.error).toBe('output_write_failed');
-    expect(readFileSync(target).equals(before)).toBe(true);
-    expect(readdirSync(join(t.root, 'out')).sort()).toEqual(['a-small.mp4', 'long.mp4']);
+    expect(await error(damaged)).toBe('output_write_failed');
+    expect(existsSync(target)).toBe(false);
     // Larger than the JSON body limit, streamed: whole, and in place.
     const big = Buffer.alloc(5 * 1024 * 1024, 7);
-    const sent = await fetch(
-      `${t.url}${signTransfer({ path: join(t.root, 'out/big.bin'), method: 'PUT', expires: inAnHour() }, await secret())}`,
-      {
-        method: 'PUT',
-        headers: {
-          'content-type': 'application/octet-stream',
-          'x-mediaforge-sha256': createHash('sha256').update(big).digest('hex'),
-        },
-        body: big,
-      },
-    );
-    expect(sent.status).toBe(204);
-    expect(readFileSync(join(t.root, 'out/big.bin')).equals(big)).toBe(true);
+    expect((await upload(target, attempt, big)).status).toBe(204);
+    expect(readFileSync(target).equals(big)).toBe(true);
+    // The attempt taken back (the job cancelled): its uploads no longer land.
+    expect((await api('POST', `/api/v1/jobs/${job.body.job_id}/cancel`)).status).toBe(200);
+    const late = await upload(target, attempt, 'late');
+    expect(late.status).toBe(409);
+    expect(await error(late)).toBe('stale_attempt');
+    expect(readFileSync(target).equals(big)).toBe(true);
+    expect(readdirSync(join(t.root, 'out')).filter((f) => f.includes('.part'))).toEqual([]);
 
     // URLs for a task come only to the worker holding the attempt.
     expect((await api('POST', '/api/v1/tasks/x:1:t0/transfer', { attempt: 1 }, {})).status).toBe(401);

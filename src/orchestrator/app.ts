@@ -130,7 +130,8 @@ export async function buildApp(deps: OrchestratorDeps): Promise<FastifyInstance>
     await eventsRoutes(scope, deps);
     await keysRoutes(scope, { ...deps, forgetKey: auth.forget });
     await workersRoutes(scope, deps);
-    await transferRoutes(scope, deps);
+    // Its own scope: the raw-body parser it adds must not reach the other routes.
+    await scope.register(async (transfers) => transferRoutes(transfers, deps));
   });
   return app;
 }

@@ -119,10 +119,17 @@ export class ControlPlane {
     });
   }
 
+  /**
+   * Idle workers that share storage: a chunk on a worker without it would fetch the whole source,
+   * so those do not count towards splitting a job unasked.
+   */
   async #idleWorkers(): Promise<number> {
     const [rows, held] = await Promise.all([this.workers.list(), this.tasks.heldByWorker()]);
+    const sharing = rows.filter(
+      (w) => (w.capabilities as { shared_roots?: string[] }).shared_roots?.length !== 0,
+    );
     return idleWorkers(
-      rows.map((w) => workerView(w, held.get(w.id) ?? 0)),
+      sharing.map((w) => workerView(w, held.get(w.id) ?? 0)),
       { now: Date.now(), onlineWithinSeconds: Math.min(ONLINE_WITHIN_SECONDS, this.#o.workerTimeoutSeconds) },
     );
   }
@@ -482,6 +489,20 @@ export class ControlPlane {
     };
   }
 
+  /**
+   * Whether an upload signed for `grant` (`<task id>#<attempt>`) may still land at `path`: the
+   * attempt holds its task, and the task writes that file. Checked just before the rename.
+   */
+  async mayUpload(grant: string, path: string): Promise<'ok' | 'stale' | 'forbidden'> {
+    const at = grant.lastIndexOf('#');
+    const [taskId, attempt] = [grant.slice(0, at), Number(grant.slice(at + 1))];
+    const task = at > 0 ? await this.tasks.get(taskId) : undefined;
+    if (!task) return 'forbidden';
+    if (!taskFiles(task.spec as TaskSpec).writes.includes(path)) return 'forbidden';
+    if (task.attempt !== attempt || (task.state !== 'dispatched' && task.state !== 'running')) return 'stale';
+    return 'ok';
+  }
+
   /** The key that signs transfer URLs: one for every replica, kept in the database. */
   transferSecret(): Promise<string> {
     this.#transferSecret ??= new SecretsRepository(this.#o.store.db).get('transfer_url_key').catch((e) => {
@@ -511,7 +532,7 @@ export class ControlPlane {
     const { reads, writes } = taskFiles(task.spec as TaskSpec);
     const sign = (method: 'GET' | 'PUT') => (path: string) => ({
       path,
-      url: signTransfer({ path, method, expires }, secret),
+      url: signTransfer({ path, method, expires, task: `${taskId}#${attempt}` }, secret),
     });
     return {
       downloads: reads.map(sign('GET')),

@@ -35,6 +35,27 @@ describe('signed transfer URLs', () => {
     expect(checkTransfer(change(query(url)), method, SECRET, 0)).toEqual({ ok: false, why });
   });
 
+  it('bind an upload to a task attempt: the attempt is signed too', () => {
+    const put = signTransfer(
+      { path: '/media/out.mp4', method: 'PUT', expires: 1000, task: 'j:1:t0#2' },
+      SECRET,
+    );
+    expect(checkTransfer(query(put), 'PUT', SECRET, 0)).toEqual({
+      ok: true,
+      grant: { path: '/media/out.mp4', method: 'PUT', expires: 1000, task: 'j:1:t0#2' },
+    });
+    const other = { ...query(put), task: 'j:1:t0#3' };
+    expect(checkTransfer(other, 'PUT', SECRET, 0)).toEqual({
+      ok: false,
+      why: 'the signature does not match',
+    });
+    const { task: _task, ...without } = query(put);
+    expect(checkTransfer(without, 'PUT', SECRET, 0)).toEqual({
+      ok: false,
+      why: 'the signature does not match',
+    });
+  });
+
   it('are refused under another secret', () => {
     expect(checkTransfer(query(url), 'GET', 'b'.repeat(64), 0)).toEqual({
       ok: false,

@@ -15,11 +15,18 @@ export interface TransferGrant {
   method: TransferMethod;
   /** Unix seconds. */
   expires: number;
+  /**
+   * The task attempt it serves (`<task id>#<attempt>`): an upload is kept only while that attempt
+   * still holds its task, so a worker whose attempt was taken back cannot overwrite the output.
+   */
+  task?: string;
 }
 
 function signature(g: TransferGrant, secret: string): string {
   // NUL cannot occur in a path: the fields cannot be shifted into one another.
-  return createHmac('sha256', secret).update(`${g.method}\0${g.path}\0${g.expires}`).digest('hex');
+  return createHmac('sha256', secret)
+    .update(`${g.method}\0${g.path}\0${g.expires}\0${g.task ?? ''}`)
+    .digest('hex');
 }
 
 /** The URL (path and query, relative to the orchestrator) for this grant. */
@@ -28,6 +35,7 @@ export function signTransfer(g: TransferGrant, secret: string): string {
     path: g.path,
     method: g.method,
     expires: String(g.expires),
+    ...(g.task === undefined ? {} : { task: g.task }),
     sig: signature(g, secret),
   });
   return `${TRANSFER_ROUTE}?${q}`;
@@ -48,7 +56,9 @@ export function checkTransfer(
   if (query.method !== method) return { ok: false, why: `the URL does not grant ${method}` };
   const exp = Number(expires);
   if (!/^\d{1,12}$/.test(expires) || !Number.isSafeInteger(exp)) return { ok: false, why: 'bad expiry' };
-  const grant: TransferGrant = { path, method, expires: exp };
+  const { task } = query;
+  if (task !== undefined && typeof task !== 'string') return { ok: false, why: 'bad task' };
+  const grant: TransferGrant = { path, method, expires: exp, ...(task === undefined ? {} : { task }) };
   const want = Buffer.from(signature(grant, secret), 'hex');
   const got = /^[0-9a-f]{64}$/.test(sig) ? Buffer.from(sig, 'hex') : Buffer.alloc(0);
   if (got.length !== want.length || !timingSafeEqual(got, want))

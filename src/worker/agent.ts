@@ -216,7 +216,8 @@ export class WorkerAgent {
     const { config } = this.#o;
     const dataDir = resolve(config.data_dir);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    await mkdir(this.#transfers.root, { recursive: true });
+    // Copies left by a run that died with its tasks: those attempts are over.
+    await this.#transfers.sweep();
     this.#capabilities = await this.#probe(false);
 
     this.#journal = await Journal.open<TaskReport>(join(dataDir, 'journal'), { logger: this.#log });

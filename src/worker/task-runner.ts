@@ -72,8 +72,22 @@ export async function runAssignment(
   const transfer = a.transfer ? ctx.transfer : undefined;
   if (a.transfer && !transfer)
     throw new AppError('internal_error', 'a transfer task on a worker that cannot fetch');
+  // Bytes moving count as progress: without it, a long fetch or upload would be stopped as hung.
+  let lastMoved = 0;
+  const moving = () => {
+    const now = Date.now();
+    if (now - lastMoved < 5000) return;
+    lastMoved = now;
+    inFlight = inFlight.then(() =>
+      send({
+        type: 'progress',
+        ...ref,
+        progress: { percent: null, fps: null, speed: null, out_seconds: null },
+      }).catch((e) => ctx.logger.warn({ err: e }, 'progress report failed')),
+    );
+  };
   try {
-    await transfer?.fetch(a, stop.signal);
+    await transfer?.fetch(a, stop.signal, moving);
     const result = await executeTask(a.spec, {
       roots: ctx.roots,
       tempTag: createHash('sha256').update(a.task_id).digest('hex').slice(0, 8),
@@ -102,7 +116,7 @@ export async function runAssignment(
       },
     });
     await inFlight;
-    await transfer?.upload(a, stop.signal);
+    await transfer?.upload(a, stop.signal, moving);
     const outputs: OutputFile[] = [];
     for (const o of result.outputs)
       outputs.push({

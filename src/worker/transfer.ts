@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -23,10 +23,14 @@ import {
 import type { OrchestratorClient } from './orchestrator-client.js';
 
 export interface TransferHooks {
-  /** Before FFmpeg: the inputs fetched to where the local assignment reads them. */
-  fetch(a: TaskAssignment, signal: AbortSignal): Promise<void>;
+  /**
+   * Before FFmpeg: the inputs fetched to where the local assignment reads them. `onBytes` hears
+   * each piece that moves (the runner turns it into reports, so a long transfer is not taken
+   * for a hung task).
+   */
+  fetch(a: TaskAssignment, signal: AbortSignal, onBytes?: () => void): Promise<void>;
   /** After a success, before the report: the outputs uploaded. */
-  upload(a: TaskAssignment, signal: AbortSignal): Promise<void>;
+  upload(a: TaskAssignment, signal: AbortSignal, onBytes?: () => void): Promise<void>;
   /** Whatever happened: the copies removed. */
   clean(a: TaskAssignment): Promise<void>;
 }
@@ -44,7 +48,7 @@ const failed = (why: string, cause?: unknown) =>
 
 export class Transfers implements TransferHooks {
   readonly #client: OrchestratorClient;
-  readonly #root: string;
+  #root: string;
   readonly #log: Logger;
 
   constructor(o: { client: OrchestratorClient; root: string; logger: Logger }) {
@@ -55,6 +59,16 @@ export class Transfers implements TransferHooks {
 
   get root(): string {
     return this.#root;
+  }
+
+  /**
+   * At start: the folder made, emptied of copies a previous run left (its attempts are over; the
+   * orchestrator re-queued them), and known by its real path, as the files under it are reported.
+   */
+  async sweep(): Promise<void> {
+    await rm(this.#root, { recursive: true, force: true });
+    await mkdir(this.#root, { recursive: true });
+    this.#root = await realpath(this.#root);
   }
 
   /** The folder this attempt's copies live in. */
@@ -77,9 +91,17 @@ export class Transfers implements TransferHooks {
     return this.#client.transferUrls(a.task_id, a.attempt, signal);
   }
 
-  async fetch(a: TaskAssignment, signal: AbortSignal): Promise<void> {
+  /** A URL for one file, asked for when it is used: a long transfer outlives the URLs of the one before. */
+  async #url(a: TaskAssignment, kind: 'downloads' | 'uploads', path: string, signal: AbortSignal) {
+    const found = (await this.#urls(a, signal))[kind].find((x) => x.path === path);
+    if (!found) throw failed(`the orchestrator gave no URL for ${path}`);
+    return found.url;
+  }
+
+  async fetch(a: TaskAssignment, signal: AbortSignal, onBytes?: () => void): Promise<void> {
     const urls = await this.#urls(a, signal);
-    for (const d of urls.downloads) {
+    for (const { path } of urls.downloads) {
+      const d = { path, url: await this.#url(a, 'downloads', path, signal) };
       const dest = this.local(a, d.path);
       await mkdir(dirname(dest), { recursive: true });
       const part = `${dest}.part`;
@@ -90,7 +112,9 @@ export class Transfers implements TransferHooks {
         if (res.status !== 200 || !res.body)
           throw failed(`fetching ${d.path}: the orchestrator answered ${res.status}`);
         const expected = Number(res.headers.get('content-length'));
-        await pipeline(Readable.fromWeb(res.body as WebReadable), createWriteStream(part));
+        const body = Readable.fromWeb(res.body as WebReadable);
+        if (onBytes) body.on('data', onBytes);
+        await pipeline(body, createWriteStream(part));
         const got = (await stat(part)).size;
         if (Number.isFinite(expected) && got !== expected)
           throw failed(`fetching ${d.path}: ${got} bytes arrived of ${expected}`);
@@ -108,15 +132,18 @@ export class Transfers implements TransferHooks {
     );
   }
 
-  async upload(a: TaskAssignment, signal: AbortSignal): Promise<void> {
+  async upload(a: TaskAssignment, signal: AbortSignal, onBytes?: () => void): Promise<void> {
     const urls = await this.#urls(a, signal);
     let sent = 0;
-    for (const u of urls.uploads) {
-      const file = this.local(a, u.path);
+    for (const { path } of urls.uploads) {
+      const file = this.local(a, path);
       // A series writes the pictures it has: a name planned but not written is not sent.
       const s = await stat(file).catch(() => null);
       if (!s?.isFile()) continue;
       const digest = await sha256(file, signal);
+      const u = { path, url: await this.#url(a, 'uploads', path, signal) };
+      const stream = createReadStream(file);
+      if (onBytes) stream.on('data', onBytes);
       const res = await fetch(`${this.#client.url}${u.url}`, {
         method: 'PUT',
         headers: {
@@ -124,7 +151,7 @@ export class Transfers implements TransferHooks {
           'content-length': String(s.size),
           [TRANSFER_CHECKSUM_HEADER]: digest,
         },
-        body: Readable.toWeb(createReadStream(file)) as unknown as RequestInit['body'],
+        body: Readable.toWeb(stream) as unknown as RequestInit['body'],
         duplex: 'half',
         redirect: 'error',
         signal,

@@ -29,7 +29,7 @@ export async function transferRoutes(app: FastifyInstance, deps: OrchestratorDep
   // The body of an upload is the file: read as a stream by the handler, never buffered.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => done(null, payload));
 
-  const granted = async (req: FastifyRequest, method: TransferMethod): Promise<string> => {
+  const granted = async (req: FastifyRequest, method: TransferMethod) => {
     const check = checkTransfer(
       req.query as Record<string, unknown>,
       method,
@@ -37,11 +37,20 @@ export async function transferRoutes(app: FastifyInstance, deps: OrchestratorDep
       Math.floor(Date.now() / 1000),
     );
     if (!check.ok) throw new AppError('forbidden', `this transfer URL is not valid: ${check.why}`);
-    return check.grant.path;
+    return check.grant;
+  };
+
+  /** An upload lands only for the attempt that holds its task now (a stale one would overwrite a newer result). */
+  const stillHeld = async (task: string | undefined, path: string) => {
+    const answer = task ? await deps.control.mayUpload(task, path) : 'forbidden';
+    if (answer === 'forbidden')
+      throw new AppError('forbidden', 'this upload is not one of its task’s outputs');
+    if (answer === 'stale')
+      throw new AppError('stale_attempt', 'the attempt this upload was for no longer holds its task');
   };
 
   app.get(TRANSFER_ROUTE, { schema: { hide: true } }, async (req, reply) => {
-    const path = await confirmSource(await granted(req, 'GET'), roots);
+    const path = await confirmSource((await granted(req, 'GET')).path, roots);
     const s = await stat(path);
     if (!s.isFile()) throw new AppError('input_not_found', 'not a file');
     return reply
@@ -51,7 +60,8 @@ export async function transferRoutes(app: FastifyInstance, deps: OrchestratorDep
   });
 
   app.put(TRANSFER_ROUTE, { schema: { hide: true } }, async (req, reply) => {
-    const path = await granted(req, 'PUT');
+    const { path, task } = await granted(req, 'PUT');
+    await stillHeld(task, path);
     const expected = String(req.headers[CHECKSUM_HEADER] ?? '');
     if (!/^[0-9a-f]{64}$/.test(expected))
       throw new AppError('invalid_request', `an upload must say its SHA-256 in ${CHECKSUM_HEADER}`);
@@ -77,6 +87,8 @@ export async function transferRoutes(app: FastifyInstance, deps: OrchestratorDep
       } finally {
         await fd.close();
       }
+      // Again at the end: the attempt may have been taken back while the bytes came.
+      await stillHeld(task, path);
       await rename(temp, final);
     } finally {
       await rm(temp, { force: true }).catch(() => {});
