@@ -89,7 +89,8 @@ export async function probeCapabilities(ctx: ProbeContext, force = false): Promi
         encoders: listedEncoders(listed),
         hwaccels: [],
         unhealthy: [],
-        probed_at: null,
+        // Listed, not measured; the time still tells a probe asked for that it has happened.
+        probed_at: new Date().toISOString(),
       },
       hardware: new Set(),
     };

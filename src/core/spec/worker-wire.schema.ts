@@ -26,7 +26,7 @@ export const WorkerCapabilities = z.strictObject({
     .max(200)
     .default([]),
   ffmpeg_version: z.string().max(100).nullable().default(null),
-  /** When the encoders were last measured (ISO time); null when they were only listed. */
+  /** When the encoders were last probed (ISO time): measured, or only listed when probe_seconds is 0. */
   probed_at: z.string().max(40).nullable().default(null),
   cores: z.number().int().positive().max(4096),
   memory_bytes: z.number().int().nonnegative(),
