@@ -8,7 +8,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/index.js';
 import { isAppError, type TaskSpec } from '../src/core/index.js';
 import { runProcess } from '../src/media/index.js';
-import { executeJob, executeTask, localTools, type PreparedJob, prepareJob } from '../src/pipeline/index.js';
+import {
+  executeJob,
+  executeTask,
+  localTools,
+  type PreparedJob,
+  prepareJob,
+  removeScratch,
+} from '../src/pipeline/index.js';
 import { mediaRoots } from '../src/storage/index.js';
 import {
   countFrames,
@@ -110,12 +117,12 @@ describe('chunked encoding', () => {
     await runSpec(spec('chunked.mp4', chunking), root, { onPrepared: (j) => (plan = j.plan) });
 
     expect(plan!.tasks.map((t) => t.kind)).toEqual([
-      'chunk',
-      'chunk',
-      'chunk',
-      'chunk',
-      'chunk',
       'audio',
+      'chunk',
+      'chunk',
+      'chunk',
+      'chunk',
+      'chunk',
       'join',
     ]);
     expect(plan!.tasks.filter((t) => t.kind === 'chunk').map((t) => t.range!.frames)).toEqual([
@@ -192,7 +199,8 @@ describe('chunked encoding', () => {
     const { job, tools, roots } = await prepared(root, spec('retried.mp4', chunking));
     const run = (t: TaskSpec, signal?: AbortSignal, via = tools) =>
       executeTask(t, { roots, tools: via, analysis: {}, tempTag: t.id, ...(signal ? { signal } : {}) });
-    const [first, second, ...rest] = job.plan.tasks;
+    const [first, second] = job.plan.tasks.filter((t) => t.kind === 'chunk');
+    const rest = job.plan.tasks.filter((t) => t !== first && t !== second);
 
     // The second chunk's worker goes away mid-encode (stopped as soon as its FFmpeg starts): nothing of it counts.
     const stop = new AbortController();
@@ -227,6 +235,10 @@ describe('chunked encoding', () => {
     const joined = await run(job.plan.tasks.at(-1)!);
     expect(joined.outputs.map((o) => o.files)).toEqual([[join(root, 'retried.mp4')]]);
     expect(await countFrames(join(root, 'retried.mp4'))).toBe(SECONDS * FPS);
+    // The pieces stay until the job has ended (a join taken back would need them again); then the
+    // orchestrator removes them, as here.
+    expect(existsSync(join(scratch, 'chunk-0001.nut'))).toBe(true);
+    await removeScratch(job.plan.tasks, roots);
     expect(existsSync(scratch)).toBe(false);
   });
 

@@ -2,7 +2,9 @@
  * Running the tasks of a chunked output. A piece (a chunk of the video, or the audio) is written
  * to the job's scratch folder under a temporary name, checked, then renamed: a piece that is
  * there is whole, so a chunk whose worker died runs again alone. The join checks that every
- * piece is there, writes the concat list, and once its output is in place removes the folder.
+ * piece is there and writes the concat list. The folder goes with the job, not with the join: a
+ * join whose attempt is taken back must leave the pieces for the next one (the orchestrator, or
+ * a local run, removes it once the job has ended).
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -100,8 +102,6 @@ export async function runPiece(task: TaskSpec, ctx: PieceContext): Promise<[]> {
 export interface OpenJoin {
   /** The joined file (not yet in place) holds every frame once, in order. */
   check(file: string): Promise<void>;
-  /** The output is in place: the pieces go. */
-  finish(): Promise<void>;
 }
 
 /** Before the join's FFmpeg: every piece is there, and the concat list is written beside them. */
@@ -137,7 +137,6 @@ export async function openJoin(
       const repeat = times.findIndex((t, i) => i > 0 && t <= times[i - 1]!);
       if (repeat > 0) throw fail(`the joined video repeats the time ${times[repeat]} s at frame ${repeat}`);
     },
-    finish: () => removeScratch([task], ctx.roots),
   };
 }
 

@@ -233,10 +233,9 @@ export async function executeJob(job: PreparedJob, ctx: ExecuteContext): Promise
       written.push(...(await runTask(task, { ...ctx, encoders, software, analysis, report, timing })));
       before += weights[k]!;
     }
-  } catch (e) {
-    // A local run has no second attempt: the pieces of a chunked output are of no more use.
+  } finally {
+    // Done or failed, a local run has no second attempt: the pieces of a chunked output are of no more use.
     await removeScratch(tasks, ctx.roots);
-    throw e;
   }
   return { outputs: written.sort((a, b) => a.index - b.index), ffmpegMs: Math.round(timing.ffmpegMs) };
 }
@@ -357,7 +356,6 @@ async function runTask(
       }
       done.push({ index: s.out.index, id: s.out.node, ...c });
     }
-    await join?.finish();
     return done;
   } finally {
     await discard(staged);

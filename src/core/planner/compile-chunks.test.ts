@@ -54,13 +54,13 @@ function plan(
 }
 
 describe('a chunked plan', () => {
-  it('is N chunks and the audio, independent, then a join that waits for all of them', () => {
+  it('is the audio and N chunks, independent (the audio first: the longest), then a join that waits for all', () => {
     const p = plan([{ op: 'scale', input: 'in', output: 'out', params: { width: 640 } }]);
     expect(p.tasks.map((t) => [t.id, t.kind, t.deps, t.expected_duration, t.requirements.codecs])).toEqual([
+      ['t0-audio', 'audio', [], 12, ['aac']],
       ['t0-c0000', 'chunk', [], 4, ['h264']],
       ['t0-c0001', 'chunk', [], 4, ['h264']],
       ['t0-c0002', 'chunk', [], 4, ['h264']],
-      ['t0-audio', 'audio', [], 12, ['aac']],
       ['t0', 'join', ['t0-c0000', 't0-c0001', 't0-c0002', 't0-audio'], 12, []],
     ]);
     expect(p.notes).toEqual([
@@ -79,16 +79,16 @@ describe('a chunked plan', () => {
       video_offset: 0,
     });
     expect(p.tasks.slice(0, 4).map((t) => t.outputs[0]!.path)).toEqual([
+      `${scratch}/audio.mp4`,
       `${scratch}/chunk-0000.nut`,
       `${scratch}/chunk-0001.nut`,
       `${scratch}/chunk-0002.nut`,
-      `${scratch}/audio.mp4`,
     ]);
   });
 
   it("a chunk's argv: a seek just before its keyframe, its frame count, NUT, video only", () => {
     const p = plan([{ op: 'scale', input: 'in', output: 'out', params: { width: 640 } }]);
-    expect(buildArgs(p.tasks[1]!, encoders, { outputPaths: ['/media/out/.x/chunk-0001.nut.part'] })).toEqual([
+    expect(buildArgs(p.tasks[2]!, encoders, { outputPaths: ['/media/out/.x/chunk-0001.nut.part'] })).toEqual([
       ...['-hide_banner', '-nostdin', '-nostats', '-progress', 'pipe:1', '-y'],
       ...['-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST],
       ...['-ss', '3.999000', '-t', '4.000000', '-i', 'file:/media/in.mp4'],
@@ -103,10 +103,10 @@ describe('a chunked plan', () => {
       ...['-f', 'nut', 'file:/media/out/.x/chunk-0001.nut.part'],
     ]);
     // The first chunk reads from the start, the last to the end.
-    const first = buildArgs(p.tasks[0]!, encoders);
+    const first = buildArgs(p.tasks[1]!, encoders);
     expect(first).not.toContain('-ss');
     expect(first.slice(first.indexOf('-t'), first.indexOf('-t') + 2)).toEqual(['-t', '3.999000']);
-    expect(buildArgs(p.tasks[2]!, encoders)).not.toContain('-t');
+    expect(buildArgs(p.tasks[3]!, encoders)).not.toContain('-t');
   });
 
   it("the join's argv: the list by the concat demuxer, NUT only, stream copy, the audio beside", () => {
@@ -179,7 +179,7 @@ describe('a chunked plan', () => {
   });
 
   it('the wire format refuses a task whose fields do not fit its kind', () => {
-    const [chunk, , , audio, join] = plan([]).tasks;
+    const [audio, chunk, , , join] = plan([]).tasks;
     const bad = [
       { ...chunk!, range: undefined },
       { ...join!, join: undefined },
@@ -194,7 +194,7 @@ describe('a chunked plan', () => {
 describe('placement', () => {
   it("goes into every task's requirements: chunks, audio and join alike", () => {
     const p = plan([], { placement: { labels: ['site=paris'], hardware: 'preferred' } });
-    expect(p.tasks.map((t) => t.kind)).toEqual(['chunk', 'chunk', 'chunk', 'audio', 'join']);
+    expect(p.tasks.map((t) => t.kind)).toEqual(['audio', 'chunk', 'chunk', 'chunk', 'join']);
     for (const t of p.tasks)
       expect(t.requirements).toMatchObject({ labels: ['site=paris'], hardware: 'preferred' });
   });

@@ -269,7 +269,9 @@ function compileChunked(
       video_offset: out.audio ? grid(Math.max(0, spans[0]!.start)) : 0,
     },
   };
-  return [...chunks, ...(audio ? [audio] : []), join];
+  // The audio first: one task the length of the whole output, it would otherwise start after the
+  // last chunk and leave the other workers idle while it runs.
+  return [...(audio ? [audio] : []), ...chunks, join];
 }
 
 /**
