@@ -108,14 +108,17 @@ describe('FfmpegRun with real FFmpeg', () => {
   it.each([
     ['SIGTERM', 'trapped: exit 255, "received signal 15"'],
     ['SIGKILL', 'killed outright'],
-  ] as const)('stopped from outside with %s (%s): ffmpeg_killed, worth another attempt', async (signal) => {
-    const run = runFfmpeg({ ffmpeg, args: LONG, stallTimeoutMs: null });
-    await until('progress is reported', () => run.lastProgress !== null);
-    process.kill(run.pid as number, signal);
-    const e = await failure(run);
-    expect(e.code).toBe('ffmpeg_killed');
-    expect(e.message).toMatch(/^FFmpeg was stopped by (SIGKILL|a signal) from outside/);
-  });
+  ] as const)(
+    'stopped from outside with %s (%s): ffmpeg_killed, worth another attempt',
+    async (signal, _how) => {
+      const run = runFfmpeg({ ffmpeg, args: LONG, stallTimeoutMs: null });
+      await until('progress is reported', () => run.lastProgress !== null);
+      process.kill(run.pid as number, signal);
+      const e = await failure(run);
+      expect(e.code).toBe('ffmpeg_killed');
+      expect(e.message).toMatch(/^FFmpeg was stopped by (SIGKILL|a signal) from outside/);
+    },
+  );
 
   it('cancels: SIGTERM to the group, nothing left, done rejects with cancelled', async () => {
     const run = runFfmpeg({ ffmpeg, args: LONG, stallTimeoutMs: null });
