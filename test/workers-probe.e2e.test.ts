@@ -48,8 +48,8 @@ async function worker(name: string, ffmpeg: string, dataDir: string): Promise<Wo
     dataDir,
     mediaRoot: t.root,
     name,
-    // Enough for the fake NVENC and libx264; the encoders not reached in time are not advertised.
-    env: { MEDIAFORGE_FFMPEG: ffmpeg, MEDIAFORGE_PROBE_SECONDS: '20', MEDIAFORGE_HARDWARE: 'auto' },
+    // Enough for the fake NVENC and libx264 (tried first); those not reached in time are not advertised.
+    env: { MEDIAFORGE_FFMPEG: ffmpeg, MEDIAFORGE_PROBE_SECONDS: '10', MEDIAFORGE_HARDWARE: 'auto' },
   });
   running.push(w);
   return w;
@@ -104,7 +104,7 @@ describe('the encoder probe of a worker', () => {
       dataDir: data,
       mediaRoot: t.root,
       name: 'nogpu',
-      env: { MEDIAFORGE_FFMPEG: ffmpeg, MEDIAFORGE_PROBE_SECONDS: '20', MEDIAFORGE_HARDWARE: 'auto' },
+      env: { MEDIAFORGE_FFMPEG: ffmpeg, MEDIAFORGE_PROBE_SECONDS: '10', MEDIAFORGE_HARDWARE: 'auto' },
     });
     running.push(again);
     expect(again.id).toBe(w.id);

@@ -37,14 +37,14 @@ const filesUnder = (dir: string) =>
   readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
 
 /** A worker without a media root: it shares no storage with the orchestrator. */
-async function island(name: string, env?: Record<string, string>) {
+async function island(name: string, env?: Record<string, string>, mediaRoot: string | null = null) {
   const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
   const dataDir = tempRoot(`mf-${name}-`);
   const w = await startWorkerProcess({
     orchestrator: t.url,
     token,
     dataDir,
-    mediaRoot: null,
+    mediaRoot,
     name,
     ...(env ? { env } : {}),
   });
@@ -226,5 +226,28 @@ describe('workers without shared storage', () => {
     );
     expect(notHeld.status).toBe(409);
     expect(notHeld.body.error).toBe('stale_attempt');
+  }, 120_000);
+  it('a worker whose media root only looks like the storage (same name, another disk) works on copies', async () => {
+    // Its root maps to the orchestrator's, but it is a folder of its own: no marker there.
+    const decoy = tempRoot('mf-decoy-');
+    await mkdir(join(decoy, 'out'));
+    const w = await island(
+      'decoy',
+      {
+        MEDIAFORGE_PATH_MAPPINGS: `${t.root}=${decoy}`,
+        MEDIAFORGE_LABELS: 'decoy',
+        MEDIAFORGE_LOG_LEVEL: 'warn',
+      },
+      decoy,
+    );
+    expect((await api('GET', `/api/v1/workers/${w.id}`)).body.capabilities.shared_roots).toEqual([]);
+    expect(w.stderr()).toContain("is not the orchestrator's storage");
+    const job = await api('POST', '/api/v1/jobs', {
+      spec: { ...simpleSpec('a.mp4', 'out/decoy.mp4').spec, placement: { labels: ['decoy'] } },
+    });
+    expect((await waitForJob(t.app, t.admin, job.body.job_id, 120_000)).status).toBe('completed');
+    // The output is where the user asked, on the orchestrator's storage, not on the worker's disk.
+    expect((await probeFile(join(t.root, 'out/decoy.mp4'))).format.duration).toBeGreaterThan(1.9);
+    expect(readdirSync(join(decoy, 'out'))).toEqual([]);
   }, 120_000);
 });

@@ -59,6 +59,8 @@ describe('workers', () => {
     expect(listed.status).toBe(200);
     const me = listed.body.data.find((x: { id: string }) => x.id === w.id);
     expect(me).toMatchObject({ name: 'alpha', online: true, status: 'idle', max_concurrent: 1 });
+    // It read the marker the orchestrator keeps at the top of its root: the same storage.
+    expect(me.capabilities.shared_roots).toEqual([t.root]);
     expect(me.capabilities.encoders.map((e: { name: string }) => e.name)).toContain('libx264');
 
     await t.clip('a.mp4', 2);

@@ -30,7 +30,7 @@ const PUBLIC = [
  */
 const WORKER_CALLS = [
   /^\/api\/v1\/workers$/,
-  /^\/api\/v1\/workers\/[^/]+\/(session|heartbeat)$/,
+  /^\/api\/v1\/workers\/[^/]+\/(session|heartbeat|storage)$/,
   /^\/api\/v1\/tasks\/[^/]+\/events$/,
   /^\/api\/v1\/tasks\/[^/]+\/transfer$/,
 ];

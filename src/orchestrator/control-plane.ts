@@ -48,7 +48,13 @@ import {
   type WorkerWithAge,
 } from '../db/index.js';
 import { type PrepareContext, removeScratch } from '../pipeline/index.js';
-import { isInside, type MediaRoots, relativeToRoots, signTransfer } from '../storage/index.js';
+import {
+  ensureRootMarker,
+  isInside,
+  type MediaRoots,
+  relativeToRoots,
+  signTransfer,
+} from '../storage/index.js';
 import type { Metrics } from './metrics.js';
 import { Planner } from './planner.js';
 import { jobProgress } from './progress.js';
@@ -97,6 +103,7 @@ export class ControlPlane {
   #unsubscribe: (() => void) | null = null;
   #leading = false;
   #transferSecret: Promise<string> | null = null;
+  #rootMarkers: Promise<Array<{ path: string; id: string }>> | null = null;
 
   constructor(o: ControlPlaneOptions) {
     this.#o = o;
@@ -501,6 +508,17 @@ export class ControlPlane {
     if (!taskFiles(task.spec as TaskSpec).writes.includes(path)) return 'forbidden';
     if (task.attempt !== attempt || (task.state !== 'dispatched' && task.state !== 'running')) return 'stale';
     return 'ok';
+  }
+
+  /**
+   * The media roots with the id in their marker file: a worker shares a root only if it reads the
+   * same id there (storage/root-marker.ts). A root that cannot take the marker is left out.
+   */
+  rootMarkers(): Promise<Array<{ path: string; id: string }>> {
+    this.#rootMarkers ??= Promise.all(
+      this.#o.roots.all.map(async (path) => ({ path, id: await ensureRootMarker(path) })),
+    ).then((all) => all.filter((r): r is { path: string; id: string } => r.id !== null));
+    return this.#rootMarkers;
   }
 
   /** The key that signs transfer URLs: one for every replica, kept in the database. */

@@ -9,6 +9,7 @@ export {
   resolveLocation,
 } from './local-paths.js';
 export { type PathMapping, parsePathMappings, toLocalPath, toOrchestratorPath } from './path-mapping.js';
+export { ensureRootMarker, ROOT_MARKER, readRootMarker } from './root-marker.js';
 export {
   checkTransfer,
   signTransfer,

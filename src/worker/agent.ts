@@ -29,6 +29,8 @@ import {
   mediaRoots,
   type PathMapping,
   parsePathMappings,
+  ROOT_MARKER,
+  readRootMarker,
   toLocalPath,
   toOrchestratorPath,
 } from '../storage/index.js';
@@ -85,6 +87,8 @@ export class WorkerAgent {
   /** The media roots this machine shares with the orchestrator (none: it works on copies). */
   readonly #shared: string[];
   readonly #transfers: Transfers;
+  /** The media roots it shares, as the orchestrator names them, once their markers are read. */
+  #sharedVerified: string[] = [];
   readonly #maps: PathMapping[];
   readonly #tools: MediaTools;
   readonly #pool: LocalWorker;
@@ -255,6 +259,8 @@ export class WorkerAgent {
 
     this.#identity = await this.#loadIdentity(join(dataDir, 'identity.json'));
     this.#client.secret = this.#identity.secret;
+    this.#sharedVerified = await this.#verifyStorage();
+    this.#capabilities = { ...this.#capabilities!, shared_roots: this.#sharedVerified };
     this.#storage = new StorageWatch({
       readRoots: [...this.#roots.all],
       writeDirs: [...this.#roots.all],
@@ -272,6 +278,41 @@ export class WorkerAgent {
     await this.#startSession();
     this.#outbox.start();
     this.#schedule();
+  }
+
+  /**
+   * Which of its media roots are the orchestrator's storage: a root counts when the marker the
+   * orchestrator keeps at the top of its root reads the same here (storage/root-marker.ts). A
+   * folder of the same name on this disk, or a mapping to the wrong place, does not: tasks then
+   * come as copies, and the log says why.
+   */
+  async #verifyStorage(): Promise<string[]> {
+    if (this.#shared.length === 0) return [];
+    const theirs = await this.#retrying('storage', () =>
+      this.#client.storage(this.#identity!.worker_id),
+    ).catch((e: unknown) => {
+      if (!isAppError(e)) throw e;
+      this.#log.warn(
+        { err: e },
+        'the orchestrator did not say where its storage is: tasks will come as copies',
+      );
+      return [];
+    });
+    const verified: string[] = [];
+    for (const mine of this.#shared) {
+      const named = toOrchestratorPath(mine, this.#maps);
+      const root = theirs.find((r) => isInside(r.path, named));
+      const seen = root ? await readRootMarker(toLocalPath(root.path, this.#maps)) : null;
+      if (root && seen === root.id) verified.push(named);
+      else
+        this.#log.warn(
+          { media_root: mine, as_orchestrator_names_it: named },
+          root
+            ? `${mine} is not the orchestrator's storage (its ${ROOT_MARKER} is ${seen ? 'another' : 'missing'}): tasks will come as copies; check the mount and path_mappings`
+            : `${mine} is under none of the orchestrator's media roots (${theirs.map((r) => r.path).join(', ')}): tasks will come as copies; check path_mappings`,
+        );
+    }
+    return verified;
   }
 
   /**
@@ -301,7 +342,7 @@ export class WorkerAgent {
     this.#health.clear();
     this.#capabilities = {
       ...probed.capabilities,
-      shared_roots: this.#shared.map((r) => toOrchestratorPath(r, this.#maps)),
+      shared_roots: this.#sharedVerified,
     };
     this.#capabilitiesChanged = this.#session !== null;
     if (this.#session) void this.#beat();

@@ -71,6 +71,14 @@ export class OrchestratorClient {
     throw new AppError(code, err.message ?? `the orchestrator answered ${res.status} to ${path}`);
   }
 
+  /** The orchestrator's media roots and their marker ids. */
+  async storage(id: string): Promise<Array<{ path: string; id: string }>> {
+    const r = (await this.#post(`/api/v1/workers/${encodeURIComponent(id)}/storage`, {}, this.secret)) as {
+      roots?: Array<{ path: string; id: string }>;
+    };
+    return Array.isArray(r?.roots) ? r.roots : [];
+  }
+
   /** Signed URLs for the files of an attempt this worker holds (a 409 when it no longer does). */
   async transferUrls(taskId: string, attempt: number, signal?: AbortSignal): Promise<TransferUrls> {
     return TransferUrls.parse(

@@ -193,6 +193,20 @@ export async function workersRoutes(app: FastifyInstance, deps: OrchestratorDeps
   );
 
   r.post(
+    '/api/v1/workers/:id/storage',
+    {
+      ...asWorker,
+      schema: {
+        tags: ['workers'],
+        summary:
+          'The media roots and the ids in their marker files: a worker proves it shares one by reading the same id',
+        params: Id,
+      },
+    },
+    async () => ({ roots: await control.rootMarkers() }),
+  );
+
+  r.post(
     '/api/v1/tasks/:id/transfer',
     {
       ...asWorker,
