@@ -20,6 +20,7 @@ import { probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
 import {
   childProcesses,
+  slowStartingFfmpeg,
   startWorkerProcess,
   type WorkerProcess,
   workerMetric,
@@ -189,9 +190,20 @@ describe('worker faults', () => {
   }, 240_000);
 
   it('SIGTERM drains a worker: maintenance at once, nothing new, the running task finishes, then it exits', async () => {
-    const w = await worker('drained', { env: { MEDIAFORGE_SHUTDOWN_GRACE_SECONDS: '120' } });
+    // Its task outlasts worker_timeout_seconds (10 s) after the SIGTERM: a draining worker keeps
+    // heartbeating, or it would be taken for lost and its task run again elsewhere.
+    const w = await worker('drained', {
+      env: {
+        MEDIAFORGE_SHUTDOWN_GRACE_SECONDS: '120',
+        MEDIAFORGE_FFMPEG: slowStartingFfmpeg(tempRoot('mf-slow-'), 14),
+      },
+    });
     const first = await submit('out/drained.mp4');
-    await runningOn(first);
+    await eventually('the task running on the drained worker', async () =>
+      (await listed()).find((x) => x.id === w.id)?.active_tasks.some((a) => a.state === 'running')
+        ? true
+        : undefined,
+    );
     w.child.kill('SIGTERM');
     await eventually('maintenance in the registry', async () =>
       (await listed()).find((x) => x.id === w.id)?.status === 'maintenance' ? true : undefined,
@@ -200,6 +212,8 @@ describe('worker faults', () => {
 
     expect((await waitForJob(t.app, t.admin, first, 180_000)).status).toBe('completed');
     expect(await durationOf(join(t.root, 'out/drained.mp4'))).toBeGreaterThan(29);
+    const firstEvents = await readEvents(`${t.url}/api/v1/jobs/${first}/events`, t.admin);
+    expect(firstEvents.filter((e) => e.type === 'task.requeued')).toEqual([]);
     const exit = await w.child.exited;
     expect(exit.code).toBe(0);
     // The job that came during the drain waits, and says why; a new worker takes it.

@@ -9,8 +9,6 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findExecutable } from '../src/media/process.js';
-import { makeExecutable } from '../src/media/test-support/make-media.js';
 import { signTransfer, TRANSFER_ROUTE } from '../src/storage/index.js';
 import { TEST_DATABASES } from './helpers/db.js';
 import {
@@ -22,7 +20,7 @@ import {
 } from './helpers/orchestrator.js';
 import { countFrames, keyframedClip, probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
-import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
+import { hangingFfmpeg, startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
 
 let t: TestOrchestrator;
 const workers: Array<WorkerProcess & { dataDir: string }> = [];
@@ -50,16 +48,6 @@ async function island(name: string, env?: Record<string, string>, mediaRoot: str
   });
   workers.push({ ...w, dataDir });
   return w;
-}
-
-/** An FFmpeg that answers -version and -encoders but never gets on with a task. */
-function hangingFfmpeg(): string {
-  const real = findExecutable('ffmpeg', process.env.PATH)!;
-  return makeExecutable(
-    'ffmpeg',
-    `case " $* " in *" -progress "*) exec sleep 600 ;; esac\nexec '${real}' "$@"`,
-    tempRoot('mf-hang-'),
-  );
 }
 
 beforeAll(async () => {
@@ -159,7 +147,7 @@ describe('workers without shared storage', () => {
     // An upload serves one live task attempt. A worker whose FFmpeg hangs holds one (placement
     // sends the job there alone).
     const hung = await island('stuck', {
-      MEDIAFORGE_FFMPEG: hangingFfmpeg(),
+      MEDIAFORGE_FFMPEG: hangingFfmpeg(tempRoot('mf-hang-')),
       MEDIAFORGE_LABELS: 'stuck',
     });
     const job = await api('POST', '/api/v1/jobs', {

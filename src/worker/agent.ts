@@ -110,6 +110,8 @@ export class WorkerAgent {
   #storageProblem: string | null = null;
   #drainAsked = false;
   #closing = false;
+  /** Closed down: no more heartbeats. */
+  #stopped = false;
   #app: FastifyInstance | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #beating: Promise<void> | null = null;
@@ -443,7 +445,9 @@ export class WorkerAgent {
   }
 
   #schedule(): void {
-    if (this.#closing || !this.#session) return;
+    // Beating goes on while a drain finishes the running tasks: a worker that fell silent then
+    // would be taken for lost, and its tasks run again elsewhere.
+    if (this.#stopped || !this.#session) return;
     this.#heartbeat = setTimeout(() => {
       void this.#beat().finally(() => this.#schedule());
     }, this.#session.heartbeatMs);
@@ -605,10 +609,13 @@ export class WorkerAgent {
     this.#closed ??= (async () => {
       this.#closing = true;
       this.#pool.refuse('shutting down');
-      if (this.#heartbeat) clearTimeout(this.#heartbeat);
       await this.#beat().catch(() => {});
       await this.#pool.close(graceMs);
-      await this.#outbox?.flush(5000);
+      // The ends of the tasks it ran are delivered before it goes, if the orchestrator answers;
+      // what is not stays journaled for the next start.
+      await this.#outbox?.flush(30_000);
+      this.#stopped = true;
+      if (this.#heartbeat) clearTimeout(this.#heartbeat);
       await this.#beat().catch(() => {});
       await this.#storage?.close();
       await this.#outbox?.close();

@@ -3,7 +3,8 @@
  * the cluster and fault tests.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ChildHandle } from '../../src/media/process.js';
+import { type ChildHandle, findExecutable } from '../../src/media/process.js';
+import { makeExecutable } from '../../src/media/test-support/make-media.js';
 import { ensureBuilt, startCli } from './cli.js';
 
 export interface WorkerProcess {
@@ -87,4 +88,25 @@ export function childProcesses(pid: number, name: string): number[] {
 /** A worker's Prometheus counter or gauge, 0 when absent. */
 export async function workerMetric(w: WorkerProcess, re: RegExp): Promise<number> {
   return Number(re.exec(await (await fetch(`${w.url}/metrics`)).text())?.[1] ?? 0);
+}
+
+/** An `ffmpeg` that answers -version and -encoders but, given a task, sleeps without a word. */
+export function hangingFfmpeg(dir: string): string {
+  return wrappedFfmpeg(dir, 'exec sleep 600');
+}
+
+/** An `ffmpeg` that, given a task, waits `seconds` before it starts it: a task that outlasts a timeout. */
+export function slowStartingFfmpeg(dir: string, seconds: number): string {
+  return wrappedFfmpeg(dir, `sleep ${seconds}`);
+}
+
+/** The real FFmpeg behind a shell wrapper that runs `onTask` first for a task's run (`-progress`). */
+function wrappedFfmpeg(dir: string, onTask: string): string {
+  const real = findExecutable('ffmpeg', process.env.PATH);
+  if (!real) throw new Error('no ffmpeg on PATH');
+  return makeExecutable(
+    'ffmpeg',
+    `case " $* " in *" -progress "*) ${onTask} ;; esac\nexec '${real}' "$@"`,
+    dir,
+  );
 }
