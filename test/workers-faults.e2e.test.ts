@@ -20,8 +20,8 @@ import { probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
 import {
   childProcesses,
+  enrolWorker,
   slowStartingFfmpeg,
-  startWorkerProcess,
   type WorkerProcess,
   workerMetric,
 } from './helpers/worker-process.js';
@@ -38,19 +38,10 @@ async function worker(
   name: string,
   o: { env?: Record<string, string>; mediaRoot?: string; dataDir?: string } = {},
 ): Promise<WorkerProcess & { dataDir: string }> {
-  const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
-  const dataDir = o.dataDir ?? tempRoot(`mf-${name}-`);
-  const w = await startWorkerProcess({
-    orchestrator: t.url,
-    token,
-    dataDir,
-    mediaRoot: o.mediaRoot ?? t.root,
-    name,
-    ...(o.env ? { env: o.env } : {}),
-  });
+  const w = await enrolWorker(t, name, o);
   running.push(w);
-  dataDirs.set(w.id, dataDir);
-  return { ...w, dataDir };
+  dataDirs.set(w.id, w.dataDir);
+  return w;
 }
 
 async function submit(destination: string): Promise<string> {

@@ -15,27 +15,14 @@ import {
 } from './helpers/orchestrator.js';
 import { probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
-import {
-  childProcesses,
-  hangingFfmpeg,
-  startWorkerProcess,
-  type WorkerProcess,
-} from './helpers/worker-process.js';
+import { childProcesses, enrolWorker, hangingFfmpeg, type WorkerProcess } from './helpers/worker-process.js';
 
 let t: TestOrchestrator;
 const workers: WorkerProcess[] = [];
 const api = (method: string, path: string, body?: unknown) => callApi(t, method, path, body);
 
 async function worker(name: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-  const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
-  const w = await startWorkerProcess({
-    orchestrator: t.url,
-    token,
-    dataDir: tempRoot(`mf-${name}-`),
-    mediaRoot: t.root,
-    name,
-    env,
-  });
+  const w = await enrolWorker(t, name, { env });
   workers.push(w);
   return w;
 }

@@ -21,7 +21,7 @@ import {
 } from './helpers/orchestrator.js';
 import { probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually } from './helpers/up-process.js';
-import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
+import { enrolWorker, startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
 
 let t: TestOrchestrator;
 const running: WorkerProcess[] = [];
@@ -41,13 +41,8 @@ const names = (c: Caps) => c.encoders.map((e) => e.name);
 const runs = (log: string) => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
 async function worker(name: string, ffmpeg: string, dataDir: string): Promise<WorkerProcess> {
-  const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
-  const w = await startWorkerProcess({
-    orchestrator: t.url,
-    token,
+  const w = await enrolWorker(t, name, {
     dataDir,
-    mediaRoot: t.root,
-    name,
     // Enough for the fake NVENC and libx264 (tried first); those not reached in time are not advertised.
     env: { MEDIAFORGE_FFMPEG: ffmpeg, MEDIAFORGE_PROBE_SECONDS: '10', MEDIAFORGE_HARDWARE: 'auto' },
   });

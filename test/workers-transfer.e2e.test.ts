@@ -20,7 +20,7 @@ import {
 } from './helpers/orchestrator.js';
 import { countFrames, keyframedClip, probeFile, tempRoot } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
-import { hangingFfmpeg, startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
+import { enrolWorker, hangingFfmpeg, type WorkerProcess } from './helpers/worker-process.js';
 
 let t: TestOrchestrator;
 const workers: Array<WorkerProcess & { dataDir: string }> = [];
@@ -35,18 +35,10 @@ const filesUnder = (dir: string) =>
   readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
 
 /** A worker without a media root: it shares no storage with the orchestrator. */
+/** A worker without a media root (or with one that is not the storage): it shares none. */
 async function island(name: string, env?: Record<string, string>, mediaRoot: string | null = null) {
-  const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
-  const dataDir = tempRoot(`mf-${name}-`);
-  const w = await startWorkerProcess({
-    orchestrator: t.url,
-    token,
-    dataDir,
-    mediaRoot,
-    name,
-    ...(env ? { env } : {}),
-  });
-  workers.push({ ...w, dataDir });
+  const w = await enrolWorker(t, name, { mediaRoot, ...(env ? { env } : {}) });
+  workers.push(w);
   return w;
 }
 

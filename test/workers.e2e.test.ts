@@ -14,9 +14,9 @@ import {
   type TestOrchestrator,
   waitForJob,
 } from './helpers/orchestrator.js';
-import { probeFile, tempRoot } from './helpers/pipeline.js';
+import { probeFile } from './helpers/pipeline.js';
 import { eventually, readEvents } from './helpers/up-process.js';
-import { startWorkerProcess, type WorkerProcess } from './helpers/worker-process.js';
+import { enrolWorker, type WorkerProcess } from './helpers/worker-process.js';
 
 let t: TestOrchestrator;
 const workers: WorkerProcess[] = [];
@@ -25,15 +25,7 @@ const api = (method: string, path: string, body?: unknown, headers?: Record<stri
   callApi(t, method, path, body, headers);
 
 async function worker(name: string, maxConcurrent: number): Promise<WorkerProcess> {
-  const token = (await api('POST', '/api/v1/worker-tokens', { name })).body.token as string;
-  const w = await startWorkerProcess({
-    orchestrator: t.url,
-    token,
-    dataDir: tempRoot(`mf-${name}-`),
-    mediaRoot: t.root,
-    name,
-    maxConcurrent,
-  });
+  const w = await enrolWorker(t, name, { maxConcurrent });
   workers.push(w);
   return w;
 }

@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { type ChildHandle, findExecutable } from '../../src/media/process.js';
 import { makeExecutable } from '../../src/media/test-support/make-media.js';
 import { ensureBuilt, startCli } from './cli.js';
+import { callApi, type TestOrchestrator } from './orchestrator.js';
+import { tempRoot } from './pipeline.js';
 
 export interface WorkerProcess {
   child: ChildHandle;
@@ -65,6 +67,34 @@ export async function startWorkerProcess(opts: {
     if (Date.now() > deadline)
       throw new Error(`the worker printed no URL:\n${cli.stdout()}\n${cli.stderr()}`);
   }
+}
+
+/**
+ * A worker enrolled with a new token of `t` and started: on `t`'s media root unless told another
+ * (null: none, no shared storage), in a new data folder unless given one.
+ */
+export async function enrolWorker(
+  t: Pick<TestOrchestrator, 'url' | 'admin' | 'root'>,
+  name: string,
+  o: {
+    env?: Record<string, string>;
+    mediaRoot?: string | null;
+    dataDir?: string;
+    maxConcurrent?: number;
+  } = {},
+): Promise<WorkerProcess & { dataDir: string }> {
+  const token = (await callApi(t, 'POST', '/api/v1/worker-tokens', { name })).body.token as string;
+  const dataDir = o.dataDir ?? tempRoot(`mf-${name}-`);
+  const w = await startWorkerProcess({
+    orchestrator: t.url,
+    token,
+    dataDir,
+    mediaRoot: o.mediaRoot === undefined ? t.root : o.mediaRoot,
+    name,
+    ...(o.maxConcurrent ? { maxConcurrent: o.maxConcurrent } : {}),
+    ...(o.env ? { env: o.env } : {}),
+  });
+  return { ...w, dataDir };
 }
 
 /** The pids of the processes named `name` whose parent is `pid` (from /proc: Linux only). */
