@@ -149,4 +149,29 @@ describe('the encoder probe of a worker', () => {
     const anonymous = await fetch(`${t.url}/api/v1/workers/${w.id}/probe`, { method: 'POST' });
     expect(anonymous.status).toBe(401);
   }, 180_000);
+
+  it("up's local worker probes too: hardware that passed is used, falls back, and is reported unhealthy", async () => {
+    const log = join(tempRoot('mf-fake-'), 'runs.log');
+    const ffmpeg = writeFakeFfmpeg({ list: ['h264_nvenc'], failOutsideProbe: ['h264_nvenc'], log });
+    const up = await startTestOrchestrator(TEST_DATABASES[0]!, { settings: { ffmpeg, probe_seconds: 10 } });
+    try {
+      const local = async () =>
+        ((await callApi(up, 'GET', '/api/v1/workers')).body.data as Array<{ capabilities: Caps }>)[0]!
+          .capabilities;
+      // Listed at once, probed in the background: NVENC appears once it has passed.
+      await eventually('the local worker probed', async () =>
+        names(await local()).includes('h264_nvenc') ? true : undefined,
+      );
+      await up.clip('a.mp4', 2);
+      const job = await callApi(up, 'POST', '/api/v1/jobs', simpleSpec('a.mp4', 'up.mp4'));
+      expect((await waitForJob(up.app, up.admin, job.body.job_id, 60_000)).status).toBe('completed');
+      const encodes = runs(log).filter((l) => !l.includes(PROBE_SOURCE) && l.includes('-c:v'));
+      expect(encodes.map((l) => (l.includes('h264_nvenc') ? 'nvenc' : 'x264'))).toEqual(['nvenc', 'x264']);
+      const after = await local();
+      expect(names(after)).not.toContain('h264_nvenc');
+      expect(after.unhealthy.map((u) => u.name)).toContain('h264_nvenc');
+    } finally {
+      await up.close();
+    }
+  }, 120_000);
 });

@@ -150,8 +150,14 @@ export async function main(argv: readonly string[], io: Io = defaultIo()): Promi
     .option('--port <port>', 'port of the worker API (default 8081; 0 picks a free one)')
     .option('--host <host>', 'address to listen on (default 0.0.0.0)')
     .option('--name <name>', 'name in the registry (default: host name)')
-    .option('--media-root <dir>', 'folder task paths must stay inside')
-    .option('--data <dir>', "the worker's identity and report journal (default worker-data)")
+    .option(
+      '--media-root <dir>',
+      "the orchestrator's storage as mounted here (with path_mappings); without it, tasks come as copies over HTTP",
+    )
+    .option(
+      '--data <dir>',
+      "the worker's identity, report journal, probe result and copies (default worker-data)",
+    )
     .option('--config <file>', 'YAML settings file (worker.yaml)')
     .action(async (o) => {
       code = await (await workers()).workerCommand(o, io, version());

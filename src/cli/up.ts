@@ -11,7 +11,14 @@ import { loadConfig, type OrchestratorConfig } from '../config/index.js';
 import { testPatternArgs } from '../core/index.js';
 import { resolveBinaries, runFfmpeg } from '../media/index.js';
 import { type RunningOrchestrator, startOrchestrator } from '../orchestrator/index.js';
-import { defaultConcurrency, LocalWorker } from '../worker/index.js';
+import { EncoderHealth } from '../pipeline/index.js';
+import {
+  defaultConcurrency,
+  LocalWorker,
+  type Probed,
+  probeCapabilities,
+  withoutUnhealthy,
+} from '../worker/index.js';
 import { EXIT_OK, type Io, reportError } from './output.js';
 
 export interface UpOptions {
@@ -45,13 +52,19 @@ export async function startUp(
   const orch = await startOrchestrator({ config, binaries });
   let worker: LocalWorker | null = null;
   let workerId: string | null = null;
+  // The local worker's encoders, as a remote worker's: listed at once, then probed (in the
+  // background: the quick start must not wait for it), hardware trusted only once it passed.
+  const probing = new AbortController();
+  const health = new EncoderHealth();
+  let probed: Probed | null = null;
   if (withWorker) {
     worker = new LocalWorker(
       {
         roots: orch.roots,
-        tools: orch.tools,
+        tools: { ...orch.tools, hardwareEncoders: async () => probed?.hardware ?? new Set<string>() },
         threads: config.threads,
         logger: orch.logger.child({ worker: 'local' }),
+        encoders: { hardware: config.hardware !== 'off', health, vaapiDevice: config.vaapi_device },
       },
       config.local_worker_slots || defaultConcurrency(),
     );
@@ -73,6 +86,32 @@ export async function startUp(
       worker,
     );
     worker.connect(sink);
+    const local = id;
+    // In this process it reaches every media root: no `shared_roots` to prove.
+    const publish = ({ shared_roots: _all, ...caps }: Record<string, unknown>) =>
+      orch.control
+        .updateAttachedCapabilities(local, { ...caps, local: true })
+        .catch((e) => orch.logger.warn({ err: e }, 'could not record the local worker’s encoders'));
+    void probeCapabilities({
+      config,
+      binaries,
+      tools: orch.tools,
+      dataDir: join(resolve(config.data_dir), 'worker'),
+      logger: orch.logger.child({ worker: 'local' }),
+      signal: probing.signal,
+    }).then(
+      async (p) => {
+        if (probing.signal.aborted) return;
+        probed = p;
+        health.onUnhealthy((e) => {
+          if (probed) probed = { ...probed, capabilities: withoutUnhealthy(probed.capabilities, e) };
+          void publish(probed?.capabilities ?? {});
+        });
+        await publish(p.capabilities);
+      },
+      (e) =>
+        orch.logger.warn({ err: e }, 'encoder probe failed: the local worker uses the encoders FFmpeg lists'),
+    );
   }
   let stopping: Promise<void> | null = null;
   return {
@@ -81,6 +120,7 @@ export async function startUp(
     orchestrator: orch,
     worker,
     stop() {
+      probing.abort();
       stopping ??= orch.close(async () => {
         // No new work for it while it finishes (or hands back) what it runs.
         if (workerId) orch.control.detachWorker(workerId);

@@ -66,6 +66,23 @@ export type RunConfig = z.infer<typeof RunConfig>;
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
+/** What a worker's encoders may be: `mediaforge worker`, and the local worker of `up`. */
+const EncoderSettings = {
+  hardware: z.enum(['auto', 'on', 'off']).default('auto').meta({
+    description:
+      'Hardware encoders: auto uses those that pass the probe, on warns when none does, off never uses them.',
+  }),
+  vaapi_device: z
+    .string()
+    .min(1)
+    .default('/dev/dri/renderD128')
+    .meta({ description: 'DRM render node for VAAPI.' }),
+  probe_seconds: int(120, 0, 3600).meta({
+    description:
+      'Time allowed for the encoder probe (a short test encode per encoder, kept in data_dir until FFmpeg or these settings change); 0 encodes nothing and advertises the software encoders FFmpeg lists, unmeasured.',
+  }),
+};
+
 /** `mediaforge up` and `mediaforge orchestrator`: the control plane (and, for up, its local worker). */
 export const OrchestratorConfig = z.strictObject({
   ...CommonSettings,
@@ -132,6 +149,7 @@ export const OrchestratorConfig = z.strictObject({
     description:
       'A running task with no progress for this long, while its worker still heartbeats, is stopped and re-queued; 0 disables.',
   }),
+  ...EncoderSettings,
   local_worker_slots: int(0, 0, 64).meta({
     description: 'Tasks the local worker of `up` runs at once; 0 picks from cores and memory (1 on 2 cores).',
   }),
@@ -187,19 +205,7 @@ export const WorkerConfig = z.strictObject({
   queue_length: int(0, 0, 1000).meta({
     description: 'Tasks accepted beyond max_concurrent, waiting their turn (429 above).',
   }),
-  hardware: z.enum(['auto', 'on', 'off']).default('auto').meta({
-    description:
-      'Hardware encoders: auto uses those that pass the probe, on warns when none does, off never uses them.',
-  }),
-  vaapi_device: z
-    .string()
-    .min(1)
-    .default('/dev/dri/renderD128')
-    .meta({ description: 'DRM render node for VAAPI.' }),
-  probe_seconds: int(120, 0, 3600).meta({
-    description:
-      'Time allowed for the encoder probe (a short test encode per encoder, kept in data_dir until FFmpeg or these settings change); 0 encodes nothing and advertises the software encoders FFmpeg lists, unmeasured.',
-  }),
+  ...EncoderSettings,
   labels: list(',').default([]).meta({
     description: 'Labels for task routing (`,`-separated), e.g. `gpu,site=paris`.',
   }),

@@ -193,6 +193,21 @@ export class WorkersRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /** What a worker's probe found, for the session that holds it (the in-process worker of `up`). */
+  async setCapabilities(
+    id: string,
+    session: string,
+    capabilities: Record<string, unknown>,
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('workers')
+      .set({ capabilities: json(capabilities) })
+      .where('id', '=', id)
+      .where('session', '=', session)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async setState(id: string, session: string, state: WorkerRow['state'], draining = false): Promise<void> {
     await this.db
       .updateTable('workers')

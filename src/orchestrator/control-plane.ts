@@ -207,6 +207,12 @@ export class ControlPlane {
     };
   }
 
+  /** New capabilities of a worker attached here (its probe finished, an encoder failed). */
+  async updateAttachedCapabilities(id: string, capabilities: Record<string, unknown>): Promise<void> {
+    const a = this.#links.get(id);
+    if (a && (await this.workers.setCapabilities(id, a.session, capabilities))) this.#scheduleWake.wake();
+  }
+
   detachWorker(id: string): void {
     const a = this.#links.get(id);
     if (a) clearInterval(a.heartbeat);

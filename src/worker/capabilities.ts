@@ -6,9 +6,9 @@
  * FFmpeg, another `hardware` mode, or a probe asked for (`POST /v1/probe`) measures again.
  */
 import { createHash } from 'node:crypto';
-import { readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/index.js';
 import { listedEncoders, VIDEO_ENCODERS, type WorkerCapabilities } from '../core/index.js';
@@ -20,11 +20,13 @@ const CACHE_FILE = 'probe.json';
 const CACHE_FORMAT = 1;
 
 export interface ProbeContext {
-  config: Readonly<WorkerConfig>;
+  config: Readonly<Pick<WorkerConfig, 'hardware' | 'vaapi_device' | 'probe_seconds'>>;
   binaries: Binaries;
   tools: MediaTools;
   dataDir: string;
   logger: Logger;
+  /** Stops the probe (the process is going away). */
+  signal?: AbortSignal;
 }
 
 /** The worker's capabilities and the hardware encoders its tasks may use. */
@@ -62,6 +64,7 @@ async function readCache(file: string, key: string): Promise<HardwareProbe | nul
 async function writeCache(file: string, key: string, probe: HardwareProbe): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
+    await mkdir(dirname(file), { recursive: true });
     await writeFile(tmp, JSON.stringify({ key, probe }), { mode: 0o600 });
     await rename(tmp, file);
   } catch {
@@ -107,8 +110,10 @@ export async function probeCapabilities(ctx: ProbeContext, force = false): Promi
       mode: config.hardware,
       vaapiDevice: config.vaapi_device,
       timeoutMs: config.probe_seconds * 1000,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
     });
-    if (key) await writeCache(file, key, probe);
+    // An interrupted probe is not kept: what it had no time for would stay unadvertised.
+    if (key && !ctx.signal?.aborted) await writeCache(file, key, probe);
   }
   for (const w of probe.warnings) logger.warn(w);
   for (const f of probe.failed) logger.info({ encoder: f.name, error: f.error }, 'encoder not advertised');

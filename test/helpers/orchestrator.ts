@@ -46,6 +46,8 @@ export async function startTestOrchestrator(
       log_level: 'silent',
       database_url: db.url,
       database_schema: schema,
+      // The local worker lists its encoders; the test encodes are the probe tests' business.
+      probe_seconds: 0,
       ...opts.settings,
     },
   });

@@ -34,6 +34,7 @@ export async function startUpProcess(opts: {
     MEDIAFORGE_ADMIN_KEY: ADMIN_KEY,
     MEDIAFORGE_LOG_LEVEL: 'warn',
     MEDIAFORGE_LOCAL_WORKER_SLOTS: '1',
+    MEDIAFORGE_PROBE_SECONDS: '0',
     ...(opts.db.url
       ? { MEDIAFORGE_DATABASE_URL: opts.db.url, MEDIAFORGE_DATABASE_SCHEMA: opts.schema! }
       : {}),
