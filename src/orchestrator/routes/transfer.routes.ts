@@ -17,6 +17,7 @@ import {
   checkTransfer,
   confirmSource,
   prepareDestination,
+  relativeToRoots,
   TRANSFER_ROUTE,
   type TransferMethod,
 } from '../../storage/index.js';
@@ -78,7 +79,7 @@ export async function transferRoutes(app: FastifyInstance, deps: OrchestratorDep
       if (got !== expected)
         throw new AppError(
           'output_write_failed',
-          `the upload of ${path} arrived damaged (SHA-256 ${got}, sent ${expected}); send it again`,
+          `the upload of ${relativeToRoots(path, roots)} arrived damaged (SHA-256 ${got}, sent ${expected}); send it again`,
         );
       // On disk before it takes the destination's name: a crash leaves the old file or the new one.
       const fd = await open(temp, 'r');
