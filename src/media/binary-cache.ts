@@ -13,7 +13,8 @@ export function cacheDir(env: Readonly<Record<string, string | undefined>> = pro
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'mediaforge', 'binaries');
 }
 
-async function identity(binary: string): Promise<string | null> {
+/** A binary file's identity (real path, size, mtime, inode), hashed: it changes when the file does. */
+export async function binaryIdentity(binary: string): Promise<string | null> {
   try {
     const real = await realpath(binary);
     const s = await stat(real);
@@ -33,7 +34,7 @@ export async function cachedFact<T>(
   compute: () => Promise<T>,
   dir = cacheDir(),
 ): Promise<T> {
-  const id = await identity(binary);
+  const id = await binaryIdentity(binary);
   if (!id) return compute();
   const file = join(dir, `${fact}-${id}.json`);
   try {

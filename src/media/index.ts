@@ -16,6 +16,7 @@ export {
   resolveBinaries,
   resolveBinary,
 } from './binaries.js';
+export { binaryIdentity } from './binary-cache.js';
 export {
   cachedEncoderList,
   type EncoderTestResult,

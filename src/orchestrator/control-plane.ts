@@ -547,9 +547,8 @@ export class ControlPlane {
     attempt: number,
   ): Promise<TransferUrls | 'forbidden' | 'stale'> {
     const task = await this.tasks.get(taskId);
-    if (task && task.attempt === attempt && task.worker !== null && task.worker !== workerId)
-      return 'forbidden';
-    if (!task || task.worker !== workerId || task.attempt !== attempt) return 'stale';
+    const refused = notHolding(task, workerId, attempt);
+    if (refused || !task) return refused ?? 'stale';
     if (task.state !== 'dispatched' && task.state !== 'running') return 'stale';
     const secret = await this.transferSecret();
     const expires = Math.floor(Date.now() / 1000) + TRANSFER_URL_SECONDS;
@@ -620,10 +619,8 @@ export class ControlPlane {
 
   async report(workerId: string, r: TaskReport): Promise<'ok' | 'stale' | 'forbidden'> {
     const task = await this.tasks.get(r.task_id);
-    // The current attempt, held by someone else: not this worker's to speak of.
-    if (task && task.attempt === r.attempt && task.worker !== null && task.worker !== workerId)
-      return 'forbidden';
-    if (!task || task.worker !== workerId || task.attempt !== r.attempt) return 'stale';
+    const refused = notHolding(task, workerId, r.attempt);
+    if (refused || !task) return refused ?? 'stale';
     switch (r.type) {
       case 'running': {
         const t = await this.tasks.markRunning(r.task_id, r.attempt);
@@ -835,6 +832,21 @@ export class ControlPlane {
     if (isAppError(e)) return { code: e.code, message: relativeToRoots(e.message, this.#o.roots), retryable };
     return { code: 'internal_error', message: 'an unexpected error; see the server log', retryable };
   }
+}
+
+/**
+ * Why `workerId` may not speak for this attempt of a task, or null when it holds it: 'forbidden'
+ * when the current attempt is another worker's, 'stale' when the attempt is over (or the task gone).
+ */
+function notHolding(
+  task: TaskRow | undefined,
+  workerId: string,
+  attempt: number,
+): 'forbidden' | 'stale' | null {
+  if (task && task.attempt === attempt && task.worker !== null && task.worker !== workerId)
+    return 'forbidden';
+  if (!task || task.worker !== workerId || task.attempt !== attempt) return 'stale';
+  return null;
 }
 
 /** How long a transfer URL lasts: a worker asks again for each fetch and upload, so not long. */

@@ -6,13 +6,13 @@
  * FFmpeg, another `hardware` mode, or a probe asked for (`POST /v1/probe`) measures again.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { WorkerConfig } from '../config/index.js';
 import { listedEncoders, VIDEO_ENCODERS, type WorkerCapabilities } from '../core/index.js';
-import { type Binaries, type HardwareProbe, probeHardware } from '../media/index.js';
+import { type Binaries, binaryIdentity, type HardwareProbe, probeHardware } from '../media/index.js';
 import type { MediaTools, UnhealthyEncoder } from '../pipeline/index.js';
 
 const CACHE_FILE = 'probe.json';
@@ -38,18 +38,12 @@ export interface Probed {
 
 /** The probe's key: what, when it changes, makes an earlier result wrong. */
 async function cacheKey(ctx: ProbeContext): Promise<string | null> {
-  try {
-    const real = await realpath(ctx.binaries.ffmpeg.path);
-    const s = await stat(real);
-    const { hardware, vaapi_device, probe_seconds } = ctx.config;
-    return createHash('sha256')
-      .update(
-        JSON.stringify([CACHE_FORMAT, real, s.size, s.mtimeMs, s.ino, hardware, vaapi_device, probe_seconds]),
-      )
-      .digest('hex');
-  } catch {
-    return null;
-  }
+  const binary = await binaryIdentity(ctx.binaries.ffmpeg.path);
+  if (!binary) return null;
+  const { hardware, vaapi_device, probe_seconds } = ctx.config;
+  return createHash('sha256')
+    .update(JSON.stringify([CACHE_FORMAT, binary, hardware, vaapi_device, probe_seconds]))
+    .digest('hex');
 }
 
 async function readCache(file: string, key: string): Promise<HardwareProbe | null> {

@@ -49,6 +49,13 @@ export function workerView(w: WorkerWithAge, onlineWithin: number, active: reado
   };
 }
 
+/** A worker spoke of a task attempt it does not hold: 403 when another worker does, 409 when it is over. */
+function notHeld(answer: 'forbidden' | 'stale', taskId: string, attempt: number): AppError {
+  return answer === 'forbidden'
+    ? new AppError('forbidden', 'this task is held by another worker')
+    : new AppError('stale_attempt', `attempt ${attempt} of ${taskId} is no longer running`);
+}
+
 export async function workersRoutes(app: FastifyInstance, deps: OrchestratorDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { control } = deps;
@@ -219,12 +226,8 @@ export async function workersRoutes(app: FastifyInstance, deps: OrchestratorDeps
     },
     async (req) => {
       const answer = await control.transferUrls(worker(req).id, req.params.id, req.body.attempt);
-      if (answer === 'forbidden') throw new AppError('forbidden', 'this task is held by another worker');
-      if (answer === 'stale')
-        throw new AppError(
-          'stale_attempt',
-          `attempt ${req.body.attempt} of ${req.params.id} is no longer running`,
-        );
+      if (answer === 'forbidden' || answer === 'stale')
+        throw notHeld(answer, req.params.id, req.body.attempt);
       return answer;
     },
   );
@@ -240,12 +243,8 @@ export async function workersRoutes(app: FastifyInstance, deps: OrchestratorDeps
       if (req.body.task_id !== req.params.id)
         throw new AppError('invalid_request', 'the report names another task than the path');
       const answer = await control.report(w.id, req.body);
-      if (answer === 'forbidden') throw new AppError('forbidden', 'this task is held by another worker');
-      if (answer === 'stale')
-        throw new AppError(
-          'stale_attempt',
-          `attempt ${req.body.attempt} of ${req.params.id} is no longer running`,
-        );
+      if (answer === 'forbidden' || answer === 'stale')
+        throw notHeld(answer, req.params.id, req.body.attempt);
       return { ok: true };
     },
   );
